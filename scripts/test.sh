@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh machine (.NET 10 SDK, Node/npm, Debian with root):
+# installs what the tests need, checks the contract, builds with zero warnings, runs every test project.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "npm packages (buf, grpc-js interop peers)"
+npm ci --no-audit --no-fund --loglevel=error
+
+step "contract: buf lint, format, breaking"
+buf=node_modules/.bin/buf
+"$buf" lint
+"$buf" format --diff --exit-code
+if git rev-parse --verify --quiet HEAD~1 >/dev/null; then
+  "$buf" breaking --against '.git#ref=HEAD~1'
+else
+  echo "no previous commit to compare against (shallow or first commit): breaking check has no baseline"
+fi
+
+step "build (warnings are errors)"
+dotnet build HealthGrpc.sln -c Release -nologo -clp:ErrorsOnly
+
+step "tests"
+results=$(mktemp -d)
+status=0
+dotnet test HealthGrpc.sln -c Release --no-build -nologo \
+  --logger "trx" --results-directory "$results" \
+  --logger "console;verbosity=normal" || status=$?
+
+# One closing line for CI, summed over every test project's TRX report.
+python3 - "$results" <<'PY'
+import glob, sys, xml.etree.ElementTree as ET
+ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
+passed = failed = skipped = 0
+for path in glob.glob(sys.argv[1] + "/*.trx"):
+    c = ET.parse(path).getroot().find("t:ResultSummary/t:Counters", ns)
+    passed += int(c.get("passed")); failed += int(c.get("failed")) + int(c.get("error")) + int(c.get("timeout")) + int(c.get("aborted"))
+    skipped += int(c.get("notExecuted"))
+print(f"\ntests: {passed} passed, {failed} failed, {skipped} skipped")
+PY
+exit $status
