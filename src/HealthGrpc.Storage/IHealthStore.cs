@@ -1,0 +1,49 @@
+namespace HealthGrpc.Storage;
+
+/// <summary>
+/// The durable store of the reference server. Takes plain domain records (already validated and
+/// normalized by the caller), never protobuf messages; acks are opaque bytes produced by the caller's
+/// <see cref="IngestBatch.EncodeAck"/>. Implementations: <see cref="Sqlite.SqliteHealthStore"/>
+/// (PostgreSQL to follow and pass the same contract tests).
+/// </summary>
+public interface IHealthStore : IAsyncDisposable
+{
+    /// <summary>Creates the user if it does not exist (idempotent).</summary>
+    Task CreateUserAsync(string userId, CancellationToken ct);
+
+    /// <summary>Adds a bearer token for the user, stored as its hash only (e.g. SHA-256). Creates the user if needed. Idempotent.</summary>
+    Task AddTokenAsync(string userId, ReadOnlyMemory<byte> tokenHash, CancellationToken ct);
+
+    /// <summary>The user owning the token hash, or null when unknown.</summary>
+    Task<string?> FindUserByTokenHashAsync(ReadOnlyMemory<byte> tokenHash, CancellationToken ct);
+
+    /// <summary>
+    /// The committed state of (user, device, epoch): the high-water mark of that epoch (0 when unknown), the newest
+    /// epoch known for the device (0 when the device never committed) and whether <paramref name="epoch"/> is fenced
+    /// (older than the newest). Read-only: a higher epoch is registered by its first committed batch.
+    /// </summary>
+    Task<DeviceState> GetDeviceStateAsync(string userId, string deviceId, ulong epoch, CancellationToken ct);
+
+    /// <summary>
+    /// Commits one batch (group-committed with concurrent batches). Completes only after the transaction holding the
+    /// batch committed durably (or, for <see cref="CommitOutcome.Duplicate"/>/<see cref="CommitOutcome.SequenceGap"/>/
+    /// <see cref="CommitOutcome.EpochFenced"/>, after the group it was evaluated in committed). Faults when the commit
+    /// failed (nothing of the batch is then stored, and nothing may be acked).
+    /// </summary>
+    Task<CommitOutcome> CommitAsync(IngestBatch batch, CancellationToken ct);
+
+    /// <summary>The device's newest epoch, its high-water mark, the latest anchors per type over all epochs; null when the device never committed.</summary>
+    Task<DeviceCheckpoint?> GetCheckpointAsync(string userId, string deviceId, CancellationToken ct);
+
+    /// <summary>Changes of the user with sequence &gt; <paramref name="afterSequence"/>, in sequence order, at most <paramref name="limit"/>.</summary>
+    Task<ChangePage> ReadChangesAsync(string userId, long afterSequence, int limit, CancellationToken ct);
+
+    /// <summary>The user's current change sequence (the last one assigned; 0 when none or unknown user).</summary>
+    Task<long> GetChangeSequenceAsync(string userId, CancellationToken ct);
+
+    /// <summary>Stored discrete samples of the user (series and waveforms not included).</summary>
+    Task<long> CountSamplesAsync(string userId, CancellationToken ct);
+
+    /// <summary>Total points of the user's stored series (the sum of <see cref="SeriesRecord.PointCount"/>).</summary>
+    Task<long> CountSeriesPointsAsync(string userId, CancellationToken ct);
+}
