@@ -1,30 +1,412 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using Microsoft.Data.Sqlite;
+
 namespace HealthGrpc.Storage.Sqlite;
 
-/// <summary>SQLite implementation of <see cref="IHealthStore"/> (WAL, synchronous=FULL, one group-committing writer).</summary>
+/// <summary>
+/// SQLite implementation of <see cref="IHealthStore"/>: WAL, synchronous=FULL, ONE writer connection owned by a
+/// dedicated commit thread that group-commits every queued batch (of all devices and users) in one transaction with a
+/// SAVEPOINT per batch; reads use pooled read-only connections. See README.md.
+/// </summary>
 public sealed class SqliteHealthStore : IHealthStore
 {
-    private SqliteHealthStore()
+    private readonly string _path;
+    private readonly SqliteStoreOptions _options;
+    private readonly string _readConnectionString;
+    private readonly Channel<WorkItem> _queue;
+    private readonly Thread _thread;
+    private readonly TaskCompletionSource _writerDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ConcurrentDictionary<long, SourceRecord> _sourceCache = new();
+    private readonly ConcurrentDictionary<long, string> _unitCache = new();
+    private SqliteWriter? _writer;
+    private int _disposed;
+
+    private SqliteHealthStore(string path, SqliteStoreOptions options, SqliteWriter writer)
     {
+        _path = path;
+        _options = options;
+        _writer = writer;
+        _readConnectionString = SqliteSchema.ReaderConnectionString(path, options.BusyTimeout);
+        _queue = Channel.CreateBounded<WorkItem>(new BoundedChannelOptions(Math.Max(1, options.GroupCommit.QueueCapacity))
+        {
+            SingleReader = true,
+            SingleWriter = false,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+        _thread = new Thread(RunWriter) { IsBackground = true, Name = "HealthGrpc.Storage.SqliteWriter" };
+        _thread.Start();
     }
+
+    /// <summary>The database file.</summary>
+    public string Path => _path;
 
     /// <summary>Opens (creating and migrating if needed) the database file at <paramref name="path"/> and starts the writer.</summary>
     public static Task<SqliteHealthStore> OpenAsync(string path, SqliteStoreOptions? options = null, CancellationToken ct = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        _ = options;
         ct.ThrowIfCancellationRequested();
-        return Task.FromResult(new SqliteHealthStore());
+        options ??= new SqliteStoreOptions();
+        var writer = new SqliteWriter(path, options);
+        return Task.FromResult(new SqliteHealthStore(path, options, writer));
     }
 
-    public Task CreateUserAsync(string userId, CancellationToken ct) => throw new NotImplementedException();
-    public Task AddTokenAsync(string userId, ReadOnlyMemory<byte> tokenHash, CancellationToken ct) => throw new NotImplementedException();
-    public Task<string?> FindUserByTokenHashAsync(ReadOnlyMemory<byte> tokenHash, CancellationToken ct) => throw new NotImplementedException();
-    public Task<DeviceState> GetDeviceStateAsync(string userId, string deviceId, ulong epoch, CancellationToken ct) => throw new NotImplementedException();
-    public Task<CommitOutcome> CommitAsync(IngestBatch batch, CancellationToken ct) => throw new NotImplementedException();
-    public Task<DeviceCheckpoint?> GetCheckpointAsync(string userId, string deviceId, CancellationToken ct) => throw new NotImplementedException();
-    public Task<ChangePage> ReadChangesAsync(string userId, long afterSequence, int limit, CancellationToken ct) => throw new NotImplementedException();
-    public Task<long> GetChangeSequenceAsync(string userId, CancellationToken ct) => throw new NotImplementedException();
-    public Task<long> CountSamplesAsync(string userId, CancellationToken ct) => throw new NotImplementedException();
-    public Task<long> CountSeriesPointsAsync(string userId, CancellationToken ct) => throw new NotImplementedException();
-    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    // ---- writes (all through the single writer) ------------------------------------------------------------------
+
+    public Task CreateUserAsync(string userId, CancellationToken ct)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(userId);
+        return EnqueueAsync(new WorkItem<bool>(1, (w, t) => w.EnsureUser(userId, t.ToUnixTimeMilliseconds()) > 0, ct), ct);
+    }
+
+    public Task AddTokenAsync(string userId, ReadOnlyMemory<byte> tokenHash, CancellationToken ct)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(userId);
+        if (tokenHash.IsEmpty)
+        {
+            throw new ArgumentException("A token hash is required.", nameof(tokenHash));
+        }
+
+        var hash = tokenHash.ToArray();
+        return EnqueueAsync(new WorkItem<bool>(1, (w, t) =>
+        {
+            w.AddToken(userId, hash, t.ToUnixTimeMilliseconds());
+            return true;
+        }, ct), ct);
+    }
+
+    public Task<CommitOutcome> CommitAsync(IngestBatch batch, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        ArgumentException.ThrowIfNullOrEmpty(batch.UserId);
+        ArgumentException.ThrowIfNullOrEmpty(batch.DeviceId);
+        ArgumentNullException.ThrowIfNull(batch.EncodeAck);
+        if (batch.Epoch == 0 || batch.BatchSeq == 0)
+        {
+            throw new ArgumentException("Epoch and batch_seq start at 1.", nameof(batch));
+        }
+
+        return EnqueueAsync(new WorkItem<CommitOutcome>(batch.ItemCount + 1, (w, t) => w.ApplyBatch(batch, t), ct), ct);
+    }
+
+    private async Task<T> EnqueueAsync<T>(WorkItem<T> item, CancellationToken ct)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        try
+        {
+            await _queue.Writer.WriteAsync(item, ct);
+        }
+        catch (ChannelClosedException)
+        {
+            throw new ObjectDisposedException(nameof(SqliteHealthStore));
+        }
+
+        return await item.Task;
+    }
+
+    // ---- the commit loop -----------------------------------------------------------------------------------------
+
+    private void RunWriter()
+    {
+        var group = new List<WorkItem>();
+        try
+        {
+            var reader = _queue.Reader;
+            while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+            {
+                Collect(reader, group);
+                if (group.Count > 0)
+                {
+                    ExecuteGroup(group);
+                    group.Clear();
+                }
+            }
+        }
+        catch (Exception error)
+        {
+            var failure = new HealthStoreUnavailableException("The store's writer stopped.", error);
+            foreach (var item in group)
+            {
+                item.Fail(failure);
+            }
+
+            _queue.Writer.TryComplete();
+            while (_queue.Reader.TryRead(out var queued))
+            {
+                queued.Fail(failure);
+            }
+
+            _writerDone.TrySetException(error);
+            return;
+        }
+
+        _writerDone.TrySetResult();
+    }
+
+    private void Collect(ChannelReader<WorkItem> reader, List<WorkItem> group)
+    {
+        var maxRows = Math.Max(1, _options.GroupCommit.MaxRows);
+        var rows = 0;
+        while (rows < maxRows && reader.TryRead(out var item))
+        {
+            group.Add(item);
+            rows += item.Rows;
+        }
+
+        var maxDelay = _options.GroupCommit.MaxDelay;
+        if (maxDelay <= TimeSpan.Zero || rows >= maxRows)
+        {
+            return;
+        }
+
+        var deadline = Environment.TickCount64 + (long)Math.Ceiling(maxDelay.TotalMilliseconds);
+        while (rows < maxRows)
+        {
+            if (reader.TryRead(out var item))
+            {
+                group.Add(item);
+                rows += item.Rows;
+                continue;
+            }
+
+            var remaining = deadline - Environment.TickCount64;
+            if (remaining <= 0)
+            {
+                return;
+            }
+
+            using var timeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(remaining));
+            try
+            {
+                if (!reader.WaitToReadAsync(timeout.Token).AsTask().GetAwaiter().GetResult())
+                {
+                    return; // completed: commit what we have, the outer loop then ends
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private void ExecuteGroup(List<WorkItem> group)
+    {
+        var commitTime = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        SqliteWriter? writer = null;
+        try
+        {
+            writer = _writer ??= new SqliteWriter(_path, _options);
+            writer.Begin();
+            foreach (var item in group)
+            {
+                if (item.CancellationToken.IsCancellationRequested)
+                {
+                    item.Cancel();
+                    continue;
+                }
+
+                writer.Savepoint();
+                try
+                {
+                    item.Execute(writer, commitTime);
+                    writer.Release();
+                }
+                catch (Exception error) when (error is not OutOfMemoryException)
+                {
+                    // Undo this batch only; if even that fails the transaction is gone and the whole group fails.
+                    writer.RollbackToSavepoint();
+                    item.Fail(error);
+                }
+            }
+
+            writer.Commit();
+        }
+        catch (Exception error)
+        {
+            try
+            {
+                writer?.Rollback();
+            }
+            catch (Exception)
+            {
+                // The connection is unusable: reopen it for the next group.
+                writer?.Dispose();
+                _writer = null;
+            }
+
+            var failure = new HealthStoreUnavailableException("The commit failed; nothing of the batch was stored.", error);
+            foreach (var item in group)
+            {
+                item.Fail(failure);
+            }
+
+            return;
+        }
+
+        foreach (var item in group)
+        {
+            item.Complete();
+        }
+    }
+
+    // ---- reads (pooled read-only connections: committed data only) -----------------------------------------------
+
+    private SqliteConnection OpenReader()
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        var connection = new SqliteConnection(_readConnectionString);
+        connection.Open();
+        return connection;
+    }
+
+    private static SqliteCommand Command(SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        }
+
+        return command;
+    }
+
+    public Task<string?> FindUserByTokenHashAsync(ReadOnlyMemory<byte> tokenHash, CancellationToken ct)
+    {
+        ct.ThrowIfCancellationRequested();
+        using var connection = OpenReader();
+        using var command = Command(
+            connection,
+            "SELECT u.user_id FROM tokens t JOIN users u ON u.id = t.user_ref WHERE t.token_hash = $h",
+            ("$h", tokenHash.ToArray()));
+        return Task.FromResult(command.ExecuteScalar() as string);
+    }
+
+    public Task<DeviceState> GetDeviceStateAsync(string userId, string deviceId, ulong epoch, CancellationToken ct)
+    {
+        ct.ThrowIfCancellationRequested();
+        using var connection = OpenReader();
+        using var command = Command(
+            connection,
+            """
+            SELECT d.newest_epoch,
+                   (SELECT high_water_mark FROM device_epochs WHERE device_ref = d.id AND epoch = $e)
+            FROM devices d JOIN users u ON u.id = d.user_ref
+            WHERE u.user_id = $u AND d.device_id = $d
+            """,
+            ("$u", userId), ("$d", deviceId), ("$e", unchecked((long)epoch)));
+        using var reader = command.ExecuteReader();
+        if (!reader.Read())
+        {
+            return Task.FromResult(new DeviceState(0, 0, false));
+        }
+
+        var newest = unchecked((ulong)reader.GetInt64(0));
+        var hwm = reader.IsDBNull(1) ? 0 : unchecked((ulong)reader.GetInt64(1));
+        return Task.FromResult(new DeviceState(hwm, newest, epoch < newest));
+    }
+
+    public Task<DeviceCheckpoint?> GetCheckpointAsync(string userId, string deviceId, CancellationToken ct)
+    {
+        ct.ThrowIfCancellationRequested();
+        using var connection = OpenReader();
+        long deviceRef;
+        ulong epoch, hwm;
+        long lastCommitMs;
+        using (var command = Command(
+            connection,
+            """
+            SELECT d.id, d.newest_epoch, d.last_commit_ms,
+                   (SELECT high_water_mark FROM device_epochs WHERE device_ref = d.id AND epoch = d.newest_epoch)
+            FROM devices d JOIN users u ON u.id = d.user_ref
+            WHERE u.user_id = $u AND d.device_id = $d
+            """,
+            ("$u", userId), ("$d", deviceId)))
+        using (var reader = command.ExecuteReader())
+        {
+            if (!reader.Read())
+            {
+                return Task.FromResult<DeviceCheckpoint?>(null);
+            }
+
+            deviceRef = reader.GetInt64(0);
+            epoch = unchecked((ulong)reader.GetInt64(1));
+            lastCommitMs = reader.GetInt64(2);
+            hwm = reader.IsDBNull(3) ? 0 : unchecked((ulong)reader.GetInt64(3));
+        }
+
+        var anchors = new List<AnchorRecord>();
+        using (var command = Command(
+            connection,
+            "SELECT type, vendor_type, anchor FROM anchors WHERE device_ref = $d ORDER BY type, vendor_type",
+            ("$d", deviceRef)))
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                var vendor = reader.GetString(1);
+                anchors.Add(new AnchorRecord(reader.GetInt32(0), vendor.Length == 0 ? null : vendor, (byte[])reader.GetValue(2)));
+            }
+        }
+
+        return Task.FromResult<DeviceCheckpoint?>(
+            new DeviceCheckpoint(deviceId, epoch, hwm, anchors, DateTimeOffset.FromUnixTimeMilliseconds(lastCommitMs)));
+    }
+
+    public Task<long> GetChangeSequenceAsync(string userId, CancellationToken ct)
+    {
+        ct.ThrowIfCancellationRequested();
+        using var connection = OpenReader();
+        using var command = Command(connection, "SELECT change_seq FROM users WHERE user_id = $u", ("$u", userId));
+        return Task.FromResult(command.ExecuteScalar() as long? ?? 0);
+    }
+
+    public Task<long> CountSamplesAsync(string userId, CancellationToken ct)
+        => CountAsync("SELECT COUNT(*) FROM samples WHERE user_ref = (SELECT id FROM users WHERE user_id = $u)", userId, ct);
+
+    public Task<long> CountSeriesPointsAsync(string userId, CancellationToken ct)
+        => CountAsync("SELECT COALESCE(SUM(point_count), 0) FROM series WHERE user_ref = (SELECT id FROM users WHERE user_id = $u)", userId, ct);
+
+    private Task<long> CountAsync(string sql, string userId, CancellationToken ct)
+    {
+        ct.ThrowIfCancellationRequested();
+        using var connection = OpenReader();
+        using var command = Command(connection, sql, ("$u", userId));
+        return Task.FromResult((long)command.ExecuteScalar()!);
+    }
+
+    public Task<ChangePage> ReadChangesAsync(string userId, long afterSequence, int limit, CancellationToken ct)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        ct.ThrowIfCancellationRequested();
+        using var connection = OpenReader();
+        return Task.FromResult(SqliteChangeReader.Read(connection, userId, afterSequence, limit, _sourceCache, _unitCache));
+    }
+
+    // ---- shutdown ------------------------------------------------------------------------------------------------
+
+    /// <summary>Stops accepting work, commits everything already queued (graceful drain), then closes the connections.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            await _writerDone.Task.ConfigureAwait(false);
+            return;
+        }
+
+        _queue.Writer.TryComplete();
+        try
+        {
+            await _writerDone.Task.ConfigureAwait(false);
+        }
+        finally
+        {
+            _thread.Join();
+            _writer?.Dispose();
+            _writer = null;
+            using var pooled = new SqliteConnection(_readConnectionString);
+            SqliteConnection.ClearPool(pooled);
+        }
+    }
 }

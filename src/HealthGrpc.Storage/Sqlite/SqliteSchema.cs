@@ -1,0 +1,309 @@
+using Microsoft.Data.Sqlite;
+
+namespace HealthGrpc.Storage.Sqlite;
+
+/// <summary>Versioned schema of the SQLite store: ordered migrations, each applied once in its own transaction.</summary>
+public static class SqliteSchema
+{
+    /// <summary>One schema migration.</summary>
+    public sealed record Migration(int Version, string Name, string Sql);
+
+    /// <summary>Every migration, in order. Append only: never edit a shipped migration.</summary>
+    public static IReadOnlyList<Migration> Migrations { get; } =
+    [
+        new(1, "core", """
+            CREATE TABLE users (
+                id INTEGER PRIMARY KEY,
+                user_id TEXT NOT NULL UNIQUE,
+                change_seq INTEGER NOT NULL DEFAULT 0,
+                created_ms INTEGER NOT NULL
+            );
+            CREATE TABLE tokens (
+                token_hash BLOB PRIMARY KEY,
+                user_ref INTEGER NOT NULL REFERENCES users(id),
+                created_ms INTEGER NOT NULL
+            ) WITHOUT ROWID;
+            CREATE TABLE devices (
+                id INTEGER PRIMARY KEY,
+                user_ref INTEGER NOT NULL REFERENCES users(id),
+                device_id TEXT NOT NULL,
+                newest_epoch INTEGER NOT NULL,
+                last_commit_ms INTEGER NOT NULL,
+                UNIQUE (user_ref, device_id)
+            );
+            CREATE TABLE device_epochs (
+                device_ref INTEGER NOT NULL REFERENCES devices(id),
+                epoch INTEGER NOT NULL,
+                high_water_mark INTEGER NOT NULL,
+                PRIMARY KEY (device_ref, epoch)
+            ) WITHOUT ROWID;
+            CREATE TABLE batches (
+                id INTEGER PRIMARY KEY,
+                device_ref INTEGER NOT NULL REFERENCES devices(id),
+                epoch INTEGER NOT NULL,
+                batch_seq INTEGER NOT NULL,
+                user_ref INTEGER NOT NULL REFERENCES users(id),
+                change_seq INTEGER NOT NULL,
+                commit_ms INTEGER NOT NULL,
+                rejected_atomic INTEGER NOT NULL,
+                ack BLOB NOT NULL,
+                UNIQUE (device_ref, epoch, batch_seq)
+            );
+            CREATE INDEX batches_user_change_seq ON batches (user_ref, change_seq);
+            CREATE TABLE anchors (
+                device_ref INTEGER NOT NULL REFERENCES devices(id),
+                type INTEGER NOT NULL,
+                vendor_type TEXT NOT NULL,
+                epoch INTEGER NOT NULL,
+                batch_seq INTEGER NOT NULL,
+                anchor BLOB NOT NULL,
+                PRIMARY KEY (device_ref, type, vendor_type)
+            );
+            CREATE TABLE sources (
+                id INTEGER PRIMARY KEY,
+                kind INTEGER NOT NULL,
+                name TEXT NOT NULL,
+                manufacturer TEXT NOT NULL,
+                model TEXT NOT NULL,
+                hardware_version TEXT NOT NULL,
+                software_version TEXT NOT NULL,
+                app_id TEXT NOT NULL,
+                UNIQUE (kind, name, manufacturer, model, hardware_version, software_version, app_id)
+            );
+            CREATE TABLE units (
+                id INTEGER PRIMARY KEY,
+                unit TEXT NOT NULL UNIQUE
+            );
+            -- Hot table: no declared foreign keys (the single writer resolves every ref), 16-byte uuid key,
+            -- clustered on (user, uuid) so the uniqueness check is the insert itself.
+            CREATE TABLE samples (
+                user_ref INTEGER NOT NULL,
+                uuid BLOB NOT NULL,
+                seq INTEGER NOT NULL,
+                type INTEGER NOT NULL,
+                vendor_type TEXT,
+                start_ms INTEGER NOT NULL,
+                end_ms INTEGER NOT NULL,
+                zone INTEGER,
+                quantity REAL,
+                category INTEGER,
+                unit_ref INTEGER NOT NULL,
+                source_ref INTEGER NOT NULL,
+                device_ref INTEGER NOT NULL,
+                sync_id TEXT,
+                sync_version INTEGER,
+                metadata TEXT,
+                PRIMARY KEY (user_ref, uuid)
+            ) WITHOUT ROWID;
+            CREATE UNIQUE INDEX samples_user_seq ON samples (user_ref, seq);
+            CREATE UNIQUE INDEX samples_user_sync ON samples (user_ref, sync_id) WHERE sync_id IS NOT NULL;
+            CREATE TABLE series (
+                id INTEGER PRIMARY KEY,
+                user_ref INTEGER NOT NULL,
+                uuid BLOB NOT NULL,
+                seq INTEGER NOT NULL,
+                type INTEGER NOT NULL,
+                vendor_type TEXT,
+                unit_ref INTEGER NOT NULL,
+                source_ref INTEGER NOT NULL,
+                device_ref INTEGER NOT NULL,
+                start_ms INTEGER NOT NULL,
+                end_ms INTEGER NOT NULL,
+                zone INTEGER,
+                point_count INTEGER NOT NULL,
+                payload BLOB NOT NULL,
+                UNIQUE (user_ref, uuid)
+            );
+            CREATE UNIQUE INDEX series_user_seq ON series (user_ref, seq);
+            CREATE TABLE waveforms (
+                id INTEGER PRIMARY KEY,
+                user_ref INTEGER NOT NULL,
+                uuid BLOB NOT NULL,
+                chunk_index INTEGER NOT NULL,
+                chunk_count INTEGER NOT NULL,
+                seq INTEGER NOT NULL,
+                type INTEGER NOT NULL,
+                vendor_type TEXT,
+                unit_ref INTEGER NOT NULL,
+                source_ref INTEGER NOT NULL,
+                device_ref INTEGER NOT NULL,
+                start_ms INTEGER NOT NULL,
+                zone INTEGER,
+                frequency_hz REAL NOT NULL,
+                lead INTEGER NOT NULL,
+                first_sample_index INTEGER NOT NULL,
+                point_count INTEGER NOT NULL,
+                payload BLOB NOT NULL,
+                UNIQUE (user_ref, uuid, chunk_index)
+            );
+            CREATE UNIQUE INDEX waveforms_user_seq ON waveforms (user_ref, seq);
+            CREATE TABLE tombstones (
+                user_ref INTEGER NOT NULL,
+                uuid BLOB NOT NULL,
+                seq INTEGER NOT NULL,
+                deleted_ms INTEGER NOT NULL,
+                device_ref INTEGER NOT NULL,
+                PRIMARY KEY (user_ref, uuid)
+            ) WITHOUT ROWID;
+            CREATE UNIQUE INDEX tombstones_user_seq ON tombstones (user_ref, seq);
+            -- The old uuid of a sample replaced by a newer sync_version (published as a deletion).
+            CREATE TABLE replaced_samples (
+                user_ref INTEGER NOT NULL,
+                seq INTEGER NOT NULL,
+                uuid BLOB NOT NULL,
+                device_ref INTEGER NOT NULL,
+                PRIMARY KEY (user_ref, seq)
+            ) WITHOUT ROWID;
+            CREATE TABLE records (
+                id INTEGER PRIMARY KEY,
+                user_ref INTEGER NOT NULL,
+                record_type TEXT NOT NULL,
+                record_id TEXT NOT NULL,
+                version INTEGER NOT NULL,
+                deleted INTEGER NOT NULL,
+                content_type TEXT NOT NULL,
+                payload BLOB NOT NULL,
+                modified_ms INTEGER NOT NULL,
+                device_ref INTEGER NOT NULL,
+                seq INTEGER NOT NULL,
+                UNIQUE (user_ref, record_type, record_id)
+            );
+            CREATE UNIQUE INDEX records_user_seq ON records (user_ref, seq);
+            """),
+        new(2, "samples_time_index", """
+            CREATE INDEX samples_user_type_start ON samples (user_ref, type, start_ms);
+            """),
+    ];
+
+    /// <summary>The newest schema version.</summary>
+    public static int LatestVersion => Migrations[^1].Version;
+
+    /// <summary>The schema version of the database (0 when empty).</summary>
+    public static int CurrentVersion(SqliteConnection connection)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        using var create = connection.CreateCommand();
+        create.CommandText = """
+            CREATE TABLE IF NOT EXISTS schema_migrations (
+                version INTEGER PRIMARY KEY,
+                name TEXT NOT NULL,
+                applied_ms INTEGER NOT NULL
+            )
+            """;
+        create.ExecuteNonQuery();
+        using var query = connection.CreateCommand();
+        query.CommandText = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations";
+        return Convert.ToInt32(query.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>
+    /// Applies the missing migrations up to <paramref name="targetVersion"/> (default: the latest), each in its own
+    /// IMMEDIATE transaction that also records it in schema_migrations. Returns how many were applied (0: up to date).
+    /// </summary>
+    public static int Migrate(SqliteConnection connection, int? targetVersion = null)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        var target = targetVersion ?? LatestVersion;
+        var applied = 0;
+        CurrentVersion(connection);
+        foreach (var migration in Migrations)
+        {
+            if (migration.Version > target)
+            {
+                break;
+            }
+
+            using var begin = connection.CreateCommand();
+            begin.CommandText = "BEGIN IMMEDIATE";
+            begin.ExecuteNonQuery();
+            try
+            {
+                // Re-checked inside the write lock: two processes opening the same file migrate once.
+                using var check = connection.CreateCommand();
+                check.CommandText = "SELECT COUNT(*) FROM schema_migrations WHERE version = $v";
+                check.Parameters.AddWithValue("$v", migration.Version);
+                if (Convert.ToInt64(check.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) == 0)
+                {
+                    using var apply = connection.CreateCommand();
+                    apply.CommandText = migration.Sql;
+                    apply.ExecuteNonQuery();
+                    using var record = connection.CreateCommand();
+                    record.CommandText = "INSERT INTO schema_migrations (version, name, applied_ms) VALUES ($v, $n, $t)";
+                    record.Parameters.AddWithValue("$v", migration.Version);
+                    record.Parameters.AddWithValue("$n", migration.Name);
+                    record.Parameters.AddWithValue("$t", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+                    record.ExecuteNonQuery();
+                    applied++;
+                }
+
+                using var commit = connection.CreateCommand();
+                commit.CommandText = "COMMIT";
+                commit.ExecuteNonQuery();
+            }
+            catch
+            {
+                using var rollback = connection.CreateCommand();
+                rollback.CommandText = "ROLLBACK";
+                rollback.ExecuteNonQuery();
+                throw;
+            }
+        }
+
+        return applied;
+    }
+
+    /// <summary>Connection string of a writer connection to <paramref name="path"/> (private cache, no pooling: it lives as long as the store).</summary>
+    internal static string WriterConnectionString(string path, TimeSpan busyTimeout) => new SqliteConnectionStringBuilder
+    {
+        DataSource = path,
+        Mode = SqliteOpenMode.ReadWriteCreate,
+        Cache = SqliteCacheMode.Private,
+        Pooling = false,
+        DefaultTimeout = (int)Math.Ceiling(busyTimeout.TotalSeconds),
+    }.ToString();
+
+    /// <summary>Connection string of pooled read-only connections to <paramref name="path"/>.</summary>
+    internal static string ReaderConnectionString(string path, TimeSpan busyTimeout) => new SqliteConnectionStringBuilder
+    {
+        DataSource = path,
+        Mode = SqliteOpenMode.ReadOnly,
+        Cache = SqliteCacheMode.Private,
+        Pooling = true,
+        DefaultTimeout = (int)Math.Ceiling(busyTimeout.TotalSeconds),
+    }.ToString();
+
+    /// <summary>Opens a writer connection with the store's pragmas (WAL, synchronous=FULL, foreign_keys=ON, busy_timeout).</summary>
+    internal static SqliteConnection OpenWriter(string path, TimeSpan busyTimeout, int cacheKiB)
+    {
+        var connection = new SqliteConnection(WriterConnectionString(path, busyTimeout));
+        connection.Open();
+        try
+        {
+            using var pragma = connection.CreateCommand();
+            pragma.CommandText = $"""
+                PRAGMA busy_timeout = {(long)busyTimeout.TotalMilliseconds};
+                PRAGMA journal_mode = WAL;
+                PRAGMA synchronous = FULL;
+                PRAGMA foreign_keys = ON;
+                PRAGMA temp_store = MEMORY;
+                PRAGMA cache_size = {-Math.Max(cacheKiB, 1024)};
+                PRAGMA wal_autocheckpoint = 4000;
+                """;
+            pragma.ExecuteNonQuery();
+            using var check = connection.CreateCommand();
+            check.CommandText = "PRAGMA journal_mode";
+            var mode = check.ExecuteScalar() as string;
+            if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new InvalidOperationException($"SQLite refused WAL mode for '{path}' (journal_mode={mode}).");
+            }
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+
+        return connection;
+    }
+}

@@ -1,0 +1,16 @@
+namespace HealthGrpc.Storage.Sqlite;
+
+/// <summary>Guid to and from the 16-byte RFC 9562 (big-endian) form the store persists.</summary>
+internal static class UuidBytes
+{
+    public static void Write(Guid uuid, byte[] destination) => uuid.TryWriteBytes(destination, bigEndian: true, out _);
+
+    public static byte[] ToArray(Guid uuid)
+    {
+        var bytes = new byte[16];
+        Write(uuid, bytes);
+        return bytes;
+    }
+
+    public static Guid Read(byte[] bytes) => new(bytes, bigEndian: true);
+}
