@@ -16,9 +16,10 @@ public sealed class RpcServerOptions
     public bool EnableDetailedErrors { get; set; }
 
     /// <summary>
-    /// The one place domain exceptions become statuses. Return null to fall back to UNKNOWN.
+    /// The one place domain exceptions become statuses: return the <see cref="RpcException"/> to answer with (its
+    /// status, detail and trailers), or null to fall back to UNKNOWN.
     /// Not called for <see cref="RpcException"/> (passed through) or for cancellation caused by deadline,
     /// client cancel or shutdown (DEADLINE_EXCEEDED / CANCELLED / UNAVAILABLE).
     /// </summary>
-    public Func<Exception, RpcStatus?>? ExceptionMapper { get; set; }
+    public Func<Exception, RpcException?>? ExceptionMapper { get; set; }
 }

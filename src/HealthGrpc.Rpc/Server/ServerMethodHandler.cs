@@ -155,7 +155,7 @@ internal sealed class ServerMethodHandler<TService, TRequest, TResponse> : IServ
             return (new RpcStatus(StatusCode.Unavailable, "Server is shutting down."), null);
         }
 
-        RpcStatus? mapped = null;
+        RpcException? mapped = null;
         try
         {
             mapped = options.ExceptionMapper?.Invoke(ex);
@@ -167,9 +167,9 @@ internal sealed class ServerMethodHandler<TService, TRequest, TResponse> : IServ
             Log(http).LogError(mapperEx, "RpcServerOptions.ExceptionMapper threw for {Method}", call.Method);
         }
 
-        if (mapped is { } m)
+        if (mapped is not null)
         {
-            return (m, null);
+            return (mapped.Status, mapped.Trailers);
         }
 
         Log(http).LogError(ex, "Unhandled exception in gRPC method {Method}", call.Method);

@@ -1,0 +1,20 @@
+namespace HealthGrpc.Server.Ingest;
+
+/// <summary>Server limits announced in the Welcome and enforced on every batch.</summary>
+public sealed class IngestLimits
+{
+    /// <summary>Discrete samples per batch, over all sample sets.</summary>
+    public int MaxSamplesPerBatch { get; set; } = 10_000;
+
+    /// <summary>Unacknowledged batches on one Sync stream.</summary>
+    public int MaxBatchesInFlight { get; set; } = 16;
+
+    /// <summary>Largest request message in bytes.</summary>
+    public int MaxMessageBytes { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>Points in one series or waveform chunk.</summary>
+    public int MaxPointsPerSeries { get; set; } = 100_000;
+
+    /// <summary>How far after the server's clock a sample may start (clock skew allowance).</summary>
+    public TimeSpan MaxFutureSkew { get; set; } = TimeSpan.FromMinutes(10);
+}

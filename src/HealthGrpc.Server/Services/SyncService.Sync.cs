@@ -1,0 +1,136 @@
+using System.Threading.Channels;
+using HealthGrpc.Contracts.V1;
+using HealthGrpc.Rpc;
+using HealthGrpc.Server.Ingest;
+
+namespace HealthGrpc.Server.Services;
+
+internal sealed partial class SyncService
+{
+    /// <summary>
+    /// Hello, Welcome, then batches in and acks out, in batch_seq order. Batches are validated as they arrive and
+    /// committed concurrently (so group commit coalesces a stream's pipelined batches); an ack is written only when
+    /// its batch's commit is durable. Every batch accepted before a failure or shutdown is still acked if possible.
+    /// </summary>
+    public async Task Sync(IAsyncEnumerable<SyncRequest> requests, IServerStreamWriter<SyncResponse> responses, ServerCallContext context)
+    {
+        var userId = await AuthenticateAsync(context);
+        await using var incoming = requests.GetAsyncEnumerator(context.CancellationToken);
+        var device = await ReadHelloAsync(incoming);
+        var welcome = await pipeline.WelcomeAsync(userId, device, context.CancellationToken);
+        await responses.WriteAsync(new SyncResponse { Welcome = welcome }, context.CancellationToken);
+
+        var inFlight = new InFlightAcks(pipeline.Limits.MaxBatchesInFlight);
+        using var stopReading = CancellationTokenSource.CreateLinkedTokenSource(lifetime.ApplicationStopping);
+        var acker = WriteAcksInOrderAsync(inFlight, responses, stopReading, context.CancellationToken);
+        Exception? readFailure = null;
+        try
+        {
+            await ReadBatchesAsync(incoming, userId, device, inFlight, stopReading.Token);
+        }
+        catch (Exception error) when (error is SyncRejectedException or RpcException)
+        {
+            readFailure = error;
+        }
+        finally
+        {
+            inFlight.Complete();
+        }
+
+        // Acks of batches accepted before a refusal still go out: the client then knows exactly what committed.
+        await acker;
+        if (readFailure is not null)
+        {
+            throw readFailure;
+        }
+
+        if (lifetime.ApplicationStopping.IsCancellationRequested)
+        {
+            throw new RpcException(StatusCode.Unavailable, "server is shutting down; every batch sent before this was acked. Reconnect with backoff.");
+        }
+    }
+
+    private static async Task<DeviceIdentity> ReadHelloAsync(IAsyncEnumerator<SyncRequest> incoming)
+    {
+        if (!await incoming.MoveNextAsync())
+        {
+            throw new SyncRejectedException(ErrorReason.ProtocolViolation, "the Sync stream ended before its Hello.");
+        }
+
+        if (incoming.Current.KindCase != SyncRequest.KindOneofCase.Hello)
+        {
+            throw new SyncRejectedException(ErrorReason.ProtocolViolation, "the first message of a Sync stream must be a Hello.");
+        }
+
+        IngestPipeline.CheckDevice(incoming.Current.Hello.Device);
+        return incoming.Current.Hello.Device;
+    }
+
+    private async Task ReadBatchesAsync(
+        IAsyncEnumerator<SyncRequest> incoming, string userId, DeviceIdentity device, InFlightAcks inFlight, CancellationToken stop)
+    {
+        var stopped = Task.Delay(Timeout.Infinite, stop).ContinueWith(static _ => false, TaskScheduler.Default);
+        while (true)
+        {
+            var next = incoming.MoveNextAsync().AsTask();
+            // Shutdown or a failed ack stops reading; the pending read is abandoned with the call.
+            if (await Task.WhenAny(next, stopped) == stopped || !await next)
+            {
+                return;
+            }
+
+            var request = incoming.Current;
+            if (request.KindCase != SyncRequest.KindOneofCase.Batch)
+            {
+                throw new SyncRejectedException(ErrorReason.ProtocolViolation, "only Batch messages may follow the Hello.");
+            }
+
+            inFlight.Reserve(request.Batch.BatchSeq);
+            // Not cancelled with the call: a validated batch either commits or fails as a whole.
+            inFlight.Add(pipeline.StartIngest(userId, device, request.Batch, CancellationToken.None));
+        }
+    }
+
+    private static async Task WriteAcksInOrderAsync(
+        InFlightAcks inFlight, IServerStreamWriter<SyncResponse> responses, CancellationTokenSource stopReading, CancellationToken ct)
+    {
+        try
+        {
+            await foreach (var pending in inFlight.ReadAllAsync())
+            {
+                var ack = await pending;
+                await responses.WriteAsync(new SyncResponse { Ack = ack }, ct);
+                inFlight.Release();
+            }
+        }
+        catch
+        {
+            await stopReading.CancelAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Pending acks in arrival order, bounded by the Welcome's max_batches_in_flight.</summary>
+    private sealed class InFlightAcks(int limit)
+    {
+        private readonly Channel<Task<Ack>> _pending = Channel.CreateUnbounded<Task<Ack>>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        private int _count;
+
+        public void Reserve(ulong batchSeq)
+        {
+            if (Interlocked.Increment(ref _count) > limit)
+            {
+                throw new SyncRejectedException(ErrorReason.TooManyInFlight,
+                    $"batch {batchSeq} exceeds max_batches_in_flight ({limit}): wait for acks before sending more.");
+            }
+        }
+
+        public void Add(Task<Ack> ack) => _pending.Writer.TryWrite(ack);
+
+        public void Release() => Interlocked.Decrement(ref _count);
+
+        public void Complete() => _pending.Writer.TryComplete();
+
+        public IAsyncEnumerable<Task<Ack>> ReadAllAsync() => _pending.Reader.ReadAllAsync();
+    }
+}

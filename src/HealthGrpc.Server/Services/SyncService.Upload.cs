@@ -1,0 +1,23 @@
+using HealthGrpc.Contracts.V1;
+using HealthGrpc.Rpc;
+using HealthGrpc.Server.Ingest;
+
+namespace HealthGrpc.Server.Services;
+
+internal sealed partial class SyncService
+{
+    /// <summary>One batch, unary: the same idempotent semantics as one batch on a Sync stream.</summary>
+    public async Task<UploadResponse> Upload(UploadRequest request, ServerCallContext context)
+    {
+        var userId = await AuthenticateAsync(context);
+        IngestPipeline.CheckDevice(request.Device);
+        if (request.Batch is null)
+        {
+            throw new SyncRejectedException(ErrorReason.ProtocolViolation, "UploadRequest.batch is required.");
+        }
+
+        // The commit is not cancelled with the call: once validated, a batch either commits or fails as a whole.
+        var ack = await pipeline.StartIngest(userId, request.Device!, request.Batch, CancellationToken.None);
+        return new UploadResponse { Ack = ack };
+    }
+}
