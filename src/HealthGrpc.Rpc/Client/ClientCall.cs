@@ -59,6 +59,21 @@ internal sealed class ClientCall<TRequest, TResponse> : IDisposable
         {
             _callCts = CancellationTokenSource.CreateLinkedTokenSource(_options.CancellationToken);
         }
+
+        _callCts.Token.Register(static state => ((ClientCall<TRequest, TResponse>)state!).OnCancelled(), this);
+    }
+
+    /// <summary>Cancellation (token, deadline, dispose, failure) resets the HTTP/2 stream by disposing the response.</summary>
+    private void OnCancelled()
+    {
+        HttpResponseMessage? response;
+        lock (_lock)
+        {
+            response = _response;
+        }
+
+        response?.Dispose();
+        _requestContent?.Abort();
     }
 
     public CancellationToken CallToken => _callCts.Token;
@@ -125,6 +140,12 @@ internal sealed class ClientCall<TRequest, TResponse> : IDisposable
             lock (_lock)
             {
                 _response = response;
+            }
+
+            if (_callCts.IsCancellationRequested)
+            {
+                response.Dispose();
+                _callCts.Token.ThrowIfCancellationRequested();
             }
 
             var headers = ToMetadata(response.Headers);

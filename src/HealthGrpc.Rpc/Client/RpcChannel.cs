@@ -66,19 +66,13 @@ public sealed class RpcChannel : IDisposable
     }
 
     /// <summary>Unary call; returns the response or throws <see cref="RpcException"/>.</summary>
-    public Task<TResponse> UnaryAsync<TRequest, TResponse>(RpcMethod<TRequest, TResponse> method, TRequest request, CallOptions? options = null)
+    public async Task<TResponse> UnaryAsync<TRequest, TResponse>(RpcMethod<TRequest, TResponse> method, TRequest request, CallOptions? options = null)
         where TRequest : class, IMessage<TRequest>
-        where TResponse : class, IMessage<TResponse> =>
-        Unary(method, request, options).ResponseAsync.ContinueWith(
-            static (t, state) =>
-            {
-                ((IDisposable)state!).Dispose();
-                return t;
-            },
-            null,
-            CancellationToken.None,
-            TaskContinuationOptions.ExecuteSynchronously,
-            TaskScheduler.Default).Unwrap();
+        where TResponse : class, IMessage<TResponse>
+    {
+        using var call = Unary(method, request, options);
+        return await call.ResponseAsync;
+    }
 
     /// <summary>Unary call with access to headers, status and trailers.</summary>
     public AsyncUnaryCall<TResponse> Unary<TRequest, TResponse>(RpcMethod<TRequest, TResponse> method, TRequest request, CallOptions? options = null)
