@@ -1,0 +1,47 @@
+namespace HealthGrpc.Interop.Tests.Infrastructure;
+
+/// <summary>Locates the repository (the directory holding HealthGrpc.sln) and the npm tooling the interop peers need.</summary>
+internal static class RepoPaths
+{
+    private static readonly Lazy<string> LazyRoot = new(FindRoot);
+
+    public static string Root => LazyRoot.Value;
+
+    /// <summary>tests/interop: the grpc-js scripts and the shared grpc.testing protos.</summary>
+    public static string InteropDir => Path.Combine(Root, "tests", "interop");
+
+    public static string NodeModules => Path.Combine(Root, "node_modules");
+
+    public static string Buf => Path.Combine(NodeModules, ".bin", "buf");
+
+    /// <summary>Fails (never skips) when the pinned npm packages are not installed.</summary>
+    public static void RequireNodeModules()
+    {
+        string[] required =
+        [
+            Path.Combine(NodeModules, "@grpc", "grpc-js", "package.json"),
+            Path.Combine(NodeModules, "@grpc", "proto-loader", "package.json"),
+            Buf,
+        ];
+        var missing = required.Where(p => !File.Exists(p)).ToList();
+        if (missing.Count > 0)
+        {
+            throw new InvalidOperationException(
+                $"The interop peers need the pinned npm packages, but {string.Join(", ", missing)} is missing: "
+                + $"run npm ci (or `npm install`, see scripts/test.sh) in {Root}.");
+        }
+    }
+
+    private static string FindRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "HealthGrpc.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException($"HealthGrpc.sln not found above {AppContext.BaseDirectory}.");
+    }
+}
