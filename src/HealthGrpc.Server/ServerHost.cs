@@ -49,7 +49,7 @@ public static class ServerHost
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(15));
 
         var app = builder.Build();
-        app.MapRpcService<SyncService>(SyncReflection.Descriptor.FindTypeByName<Google.Protobuf.Reflection.ServiceDescriptor>("healthgrpc.v1.SyncService"));
+        app.MapRpcService<SyncService>(SyncReflection.Descriptor.Services[0]);
         app.MapRpcHealthAndReflection();
         app.Logger.LogInformation("HealthGrpc store: {Path}", storePath);
         return app;

@@ -1,0 +1,58 @@
+using HealthGrpc.Rpc;
+using HealthGrpc.Server.Auth;
+using HealthGrpc.Storage;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace HealthGrpc.Server.Tests;
+
+/// <summary>The real server host on real Kestrel (127.0.0.1, port 0) over a real SQLite file, plus a client channel.</summary>
+internal sealed class TestServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private TestServer(WebApplication app, string databasePath, Uri address)
+    {
+        _app = app;
+        DatabasePath = databasePath;
+        Address = address;
+        Channel = RpcChannel.Create(address);
+    }
+
+    public string DatabasePath { get; }
+
+    public Uri Address { get; }
+
+    public RpcChannel Channel { get; }
+
+    public IHealthStore Store => _app.Services.GetRequiredService<IHealthStore>();
+
+    /// <summary>Starts a server; pass the same <paramref name="databasePath"/> to restart on existing data.</summary>
+    public static async Task<TestServer> StartAsync(string? databasePath = null, params string[] extraArgs)
+    {
+        databasePath ??= Path.Combine(Directory.CreateTempSubdirectory("healthgrpc-server-").FullName, "server.db");
+        string[] args = ["--urls", "http://127.0.0.1:0", "--Storage:Path", databasePath, "--Logging:LogLevel:Default", "Warning", .. extraArgs];
+        var app = await ServerHost.BuildAsync(args).Bounded();
+        await app.StartAsync().Bounded();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        return new TestServer(app, databasePath, new Uri(address));
+    }
+
+    /// <summary>Creates a user and returns a fresh bearer token for it.</summary>
+    public async Task<string> CreateUserAsync(string userId)
+    {
+        var token = BearerTokens.Issue();
+        await Store.AddTokenAsync(userId, BearerTokens.Hash(token), CancellationToken.None).Bounded();
+        return token;
+    }
+
+    /// <summary>Graceful stop: in-flight commits finish, then the store is closed.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        Channel.Dispose();
+        await _app.StopAsync().Bounded();
+        await _app.DisposeAsync();
+    }
+}
