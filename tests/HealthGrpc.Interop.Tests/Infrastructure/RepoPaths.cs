@@ -15,20 +15,23 @@ internal static class RepoPaths
     public static string Buf => Path.Combine(NodeModules, ".bin", "buf");
 
     /// <summary>Fails (never skips) when the pinned npm packages are not installed.</summary>
-    public static void RequireNodeModules()
+    public static void RequireNodeModules() => RequireNodeModules(Root);
+
+    internal static void RequireNodeModules(string root)
     {
+        var nodeModules = Path.Combine(root, "node_modules");
         string[] required =
         [
-            Path.Combine(NodeModules, "@grpc", "grpc-js", "package.json"),
-            Path.Combine(NodeModules, "@grpc", "proto-loader", "package.json"),
-            Buf,
+            Path.Combine(nodeModules, "@grpc", "grpc-js", "package.json"),
+            Path.Combine(nodeModules, "@grpc", "proto-loader", "package.json"),
+            Path.Combine(nodeModules, ".bin", "buf"),
         ];
         var missing = required.Where(p => !File.Exists(p)).ToList();
         if (missing.Count > 0)
         {
             throw new InvalidOperationException(
                 $"The interop peers need the pinned npm packages, but {string.Join(", ", missing)} is missing: "
-                + $"run npm ci (or `npm install`, see scripts/test.sh) in {Root}.");
+                + $"run npm ci (or `npm install`, see scripts/test.sh) in {root}.");
         }
     }
 
