@@ -5,7 +5,8 @@ namespace HealthGrpc.Storage.Sqlite;
 
 /// <summary>
 /// The physical limit the store is measured against: the same sample rows inserted into the same schema (same file
-/// pragmas: WAL, synchronous=FULL) with one prepared INSERT in large transactions, without any of the store's logic
+/// pragmas: WAL, synchronous=FULL) with one prepared INSERT (the same SQLitePCL binding as the store's hot path) in
+/// large transactions, without any of the store's logic
 /// (no device/sequence checks, no dedup lookups, no savepoints, no group commit). Benchmarks report
 /// store rows/s divided by this.
 /// </summary>
@@ -62,22 +63,11 @@ public static class RawInsertBaseline
 
         using var begin = Text(connection, "BEGIN IMMEDIATE");
         using var commit = Text(connection, "COMMIT");
-        using var insert = Text(connection, """
+        using var insert = new RawStatement(connection, """
             INSERT INTO samples (user_ref, uuid, seq, type, vendor_type, start_ms, end_ms, zone, quantity, category,
                                  unit_ref, source_ref, device_ref, sync_id, sync_version, metadata)
-            VALUES ($u, $id, $s, $ty, $v, $st, $en, $z, $q, $c, $un, $src, $d, $si, $sv, $md)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
             """);
-        foreach (var (name, type) in (ReadOnlySpan<(string, SqliteType)>)[
-            ("$u", SqliteType.Integer), ("$id", SqliteType.Blob), ("$s", SqliteType.Integer), ("$ty", SqliteType.Integer),
-            ("$v", SqliteType.Text), ("$st", SqliteType.Integer), ("$en", SqliteType.Integer), ("$z", SqliteType.Integer),
-            ("$q", SqliteType.Real), ("$c", SqliteType.Integer), ("$un", SqliteType.Integer), ("$src", SqliteType.Integer),
-            ("$d", SqliteType.Integer), ("$si", SqliteType.Text), ("$sv", SqliteType.Integer), ("$md", SqliteType.Text)])
-        {
-            insert.Parameters.Add(name, type);
-        }
-
-        insert.Prepare();
-        var p = insert.Parameters;
         var uuid = new byte[16];
         var stopwatch = Stopwatch.StartNew();
         var inTransaction = 0;
@@ -85,23 +75,23 @@ public static class RawInsertBaseline
         foreach (var sample in samples)
         {
             UuidBytes.Write(sample.Uuid, uuid);
-            p[0].Value = userRef;
-            p[1].Value = uuid;
-            p[2].Value = ++seq;
-            p[3].Value = sample.Type;
-            p[4].Value = (object?)sample.VendorType ?? DBNull.Value;
-            p[5].Value = sample.StartUnixMs;
-            p[6].Value = sample.EndUnixMs;
-            p[7].Value = sample.ZoneOffsetMinutes is { } zone ? zone : DBNull.Value;
-            p[8].Value = sample.Quantity is { } quantity ? quantity : DBNull.Value;
-            p[9].Value = sample.Category is { } category ? category : DBNull.Value;
-            p[10].Value = units[sample.Unit];
-            p[11].Value = sources[sample.Source];
-            p[12].Value = deviceRef;
-            p[13].Value = (object?)sample.SyncIdentifier ?? DBNull.Value;
-            p[14].Value = sample.SyncIdentifier is null ? DBNull.Value : unchecked((long)sample.SyncVersion);
-            p[15].Value = (object?)MetadataCodec.Encode(sample.Metadata) ?? DBNull.Value;
-            insert.ExecuteNonQuery();
+            insert.Int64(1, userRef);
+            insert.Blob(2, uuid);
+            insert.Int64(3, ++seq);
+            insert.Int64(4, sample.Type);
+            insert.Text(5, sample.VendorType);
+            insert.Int64(6, sample.StartUnixMs);
+            insert.Int64(7, sample.EndUnixMs);
+            insert.Int64OrNull(8, sample.ZoneOffsetMinutes);
+            insert.DoubleOrNull(9, sample.Quantity);
+            insert.Int64OrNull(10, sample.Category);
+            insert.Int64(11, units[sample.Unit]);
+            insert.Int64(12, sources[sample.Source]);
+            insert.Int64(13, deviceRef);
+            insert.Text(14, sample.SyncIdentifier);
+            insert.Int64OrNull(15, sample.SyncIdentifier is null ? null : unchecked((long)sample.SyncVersion));
+            insert.Text(16, MetadataCodec.Encode(sample.Metadata));
+            insert.Execute();
             if (++inTransaction == rowsPerTransaction)
             {
                 commit.ExecuteNonQuery();

@@ -11,6 +11,7 @@ internal sealed class SqliteWriter : IDisposable
 {
     private readonly SqliteConnection _connection;
     private readonly List<SqliteCommand> _commands = [];
+    private readonly List<RawStatement> _statements = [];
 
     private readonly Dictionary<string, long> _users = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _pendingUsers = new(StringComparer.Ordinal);
@@ -26,8 +27,9 @@ internal sealed class SqliteWriter : IDisposable
     private readonly SqliteCommand _insertToken;
     private readonly SqliteCommand _selectDevice, _insertDevice, _updateDevice, _upsertEpoch, _selectAck, _insertBatch, _upsertAnchor;
     private readonly SqliteCommand _selectSource, _insertSource, _selectUnit, _insertUnit;
-    private readonly SqliteCommand _tombstoneExists, _insertTombstone, _deleteSample, _deleteSeries, _deleteWaveforms;
-    private readonly SqliteCommand _insertSample, _selectSync, _sampleExists, _insertReplaced;
+    private readonly RawStatement _tombstoneExists, _insertSample;
+    private readonly SqliteCommand _insertTombstone, _deleteSample, _deleteSeries, _deleteWaveforms;
+    private readonly SqliteCommand _selectSync, _sampleExists, _insertReplaced;
     private readonly SqliteCommand _insertSeries, _insertWaveform;
     private readonly SqliteCommand _selectRecord, _insertRecord, _updateRecord;
 
@@ -122,9 +124,7 @@ internal sealed class SqliteWriter : IDisposable
             _selectUnit = Prepare("SELECT id FROM units WHERE unit = $u", ("$u", SqliteType.Text));
             _insertUnit = Prepare("INSERT INTO units (unit) VALUES ($u) RETURNING id", ("$u", SqliteType.Text));
 
-            _tombstoneExists = Prepare(
-                "SELECT EXISTS (SELECT 1 FROM tombstones WHERE user_ref = $u AND uuid = $id)",
-                ("$u", SqliteType.Integer), ("$id", SqliteType.Blob));
+            _tombstoneExists = PrepareRaw("SELECT 1 FROM tombstones WHERE user_ref = ?1 AND uuid = ?2");
             _insertTombstone = Prepare(
                 """
                 INSERT INTO tombstones (user_ref, uuid, seq, deleted_ms, device_ref) VALUES ($u, $id, $s, $t, $d)
@@ -136,17 +136,13 @@ internal sealed class SqliteWriter : IDisposable
             _deleteSeries = Prepare("DELETE FROM series WHERE user_ref = $u AND uuid = $id", ("$u", SqliteType.Integer), ("$id", SqliteType.Blob));
             _deleteWaveforms = Prepare("DELETE FROM waveforms WHERE user_ref = $u AND uuid = $id", ("$u", SqliteType.Integer), ("$id", SqliteType.Blob));
 
-            _insertSample = Prepare(
+            _insertSample = PrepareRaw(
                 """
                 INSERT INTO samples (user_ref, uuid, seq, type, vendor_type, start_ms, end_ms, zone, quantity, category,
                                      unit_ref, source_ref, device_ref, sync_id, sync_version, metadata)
-                VALUES ($u, $id, $s, $ty, $v, $st, $en, $z, $q, $c, $un, $src, $d, $si, $sv, $md)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
                 ON CONFLICT DO NOTHING
-                """,
-                ("$u", SqliteType.Integer), ("$id", SqliteType.Blob), ("$s", SqliteType.Integer), ("$ty", SqliteType.Integer),
-                ("$v", SqliteType.Text), ("$st", SqliteType.Integer), ("$en", SqliteType.Integer), ("$z", SqliteType.Integer),
-                ("$q", SqliteType.Real), ("$c", SqliteType.Integer), ("$un", SqliteType.Integer), ("$src", SqliteType.Integer),
-                ("$d", SqliteType.Integer), ("$si", SqliteType.Text), ("$sv", SqliteType.Integer), ("$md", SqliteType.Text));
+                """);
             _selectSync = Prepare(
                 "SELECT uuid, sync_version FROM samples WHERE user_ref = $u AND sync_id = $si",
                 ("$u", SqliteType.Integer), ("$si", SqliteType.Text));
@@ -213,6 +209,12 @@ internal sealed class SqliteWriter : IDisposable
 
     public void Dispose()
     {
+        foreach (var statement in _statements)
+        {
+            statement.Dispose();
+        }
+
+        _statements.Clear();
         foreach (var command in _commands)
         {
             command.Dispose();
@@ -452,9 +454,9 @@ internal sealed class SqliteWriter : IDisposable
             return false;
         }
 
-        _tombstoneExists.Parameters[0].Value = _userRef;
-        _tombstoneExists.Parameters[1].Value = uuid;
-        return (long)_tombstoneExists.ExecuteScalar()! != 0;
+        _tombstoneExists.Int64(1, _userRef);
+        _tombstoneExists.Blob(2, uuid);
+        return _tombstoneExists.ScalarInt64() is not null;
     }
 
     private void ApplyDeletions(IReadOnlyList<TombstoneRecord> deletions, ref Counts counts)
@@ -489,7 +491,6 @@ internal sealed class SqliteWriter : IDisposable
 
     private void ApplySamples(IReadOnlyList<SampleRecord> samples, ref Counts counts)
     {
-        var p = _insertSample.Parameters;
         for (var i = 0; i < samples.Count; i++)
         {
             var sample = samples[i];
@@ -538,7 +539,7 @@ internal sealed class SqliteWriter : IDisposable
                         _insertReplaced.ExecuteNonQuery();
                     }
 
-                    if (InsertSample(p, sample, syncId) == 0)
+                    if (InsertSample(sample, syncId) == 0)
                     {
                         throw new InvalidOperationException("A replacing sample conflicted after its predecessor was removed.");
                     }
@@ -549,7 +550,7 @@ internal sealed class SqliteWriter : IDisposable
                 }
             }
 
-            if (InsertSample(p, sample, syncId) == 0)
+            if (InsertSample(sample, syncId) == 0)
             {
                 counts.Duplicates++;
             }
@@ -561,25 +562,26 @@ internal sealed class SqliteWriter : IDisposable
         }
     }
 
-    private int InsertSample(SqliteParameterCollection p, SampleRecord sample, string? syncId)
+    private int InsertSample(SampleRecord sample, string? syncId)
     {
-        p[0].Value = _userRef;
-        p[1].Value = _uuid;
-        p[2].Value = _seq + 1;
-        p[3].Value = sample.Type;
-        p[4].Value = (object?)sample.VendorType ?? DBNull.Value;
-        p[5].Value = sample.StartUnixMs;
-        p[6].Value = sample.EndUnixMs;
-        p[7].Value = sample.ZoneOffsetMinutes is { } zone ? zone : DBNull.Value;
-        p[8].Value = sample.Quantity is { } quantity ? quantity : DBNull.Value;
-        p[9].Value = sample.Category is { } category ? category : DBNull.Value;
-        p[10].Value = UnitRef(sample.Unit);
-        p[11].Value = SourceRef(sample.Source);
-        p[12].Value = _deviceRef;
-        p[13].Value = (object?)syncId ?? DBNull.Value;
-        p[14].Value = syncId is null ? DBNull.Value : unchecked((long)sample.SyncVersion);
-        p[15].Value = (object?)MetadataCodec.Encode(sample.Metadata) ?? DBNull.Value;
-        return _insertSample.ExecuteNonQuery();
+        var insert = _insertSample;
+        insert.Int64(1, _userRef);
+        insert.Blob(2, _uuid);
+        insert.Int64(3, _seq + 1);
+        insert.Int64(4, sample.Type);
+        insert.Text(5, sample.VendorType);
+        insert.Int64(6, sample.StartUnixMs);
+        insert.Int64(7, sample.EndUnixMs);
+        insert.Int64OrNull(8, sample.ZoneOffsetMinutes);
+        insert.DoubleOrNull(9, sample.Quantity);
+        insert.Int64OrNull(10, sample.Category);
+        insert.Int64(11, UnitRef(sample.Unit));
+        insert.Int64(12, SourceRef(sample.Source));
+        insert.Int64(13, _deviceRef);
+        insert.Text(14, syncId);
+        insert.Int64OrNull(15, syncId is null ? null : unchecked((long)sample.SyncVersion));
+        insert.Text(16, MetadataCodec.Encode(sample.Metadata));
+        return insert.Execute();
     }
 
     private bool SampleExists(byte[] uuid)
@@ -781,6 +783,13 @@ internal sealed class SqliteWriter : IDisposable
         _lastUnit = unit;
         _lastUnitRef = id;
         return id;
+    }
+
+    private RawStatement PrepareRaw(string sql)
+    {
+        var statement = new RawStatement(_connection, sql);
+        _statements.Add(statement);
+        return statement;
     }
 
     private SqliteCommand Prepare(string sql, params (string Name, SqliteType Type)[] parameters)
