@@ -1,0 +1,428 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text;
+using HealthGrpc.Contracts.V1;
+using HealthGrpc.Rpc;
+
+namespace HealthGrpc.Client;
+
+public sealed partial class HealthSyncClient
+{
+#pragma warning disable CA1031 // The engine loop survives any failure (it reports it and backs off).
+    private async Task RunLoopAsync(CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            using var kick = CancellationTokenSource.CreateLinkedTokenSource(stop);
+            Volatile.Write(ref _kickCts, kick);
+            try
+            {
+                var counts = await _store.GetCountsAsync(stop);
+                if (counts.PendingBatches == 0)
+                {
+                    _state = SyncState.Idle;
+                    await _work.WaitAsync(Timeout.InfiniteTimeSpan, stop);
+                    continue;
+                }
+
+                _state = SyncState.Syncing;
+                await _reconnectPipeline.ExecuteAsync(async _ => await RunSessionGuardedAsync(stop), kick.Token);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (OperationCanceledException)
+            {
+                // Kicked during a backoff: reconnect now.
+            }
+            catch (UnauthenticatedSyncException e)
+            {
+                await PauseUntilCredentialsAsync(e.Token, stop);
+            }
+            catch (FencedSyncException e)
+            {
+                _state = SyncState.Fenced;
+                _lastError = e.Message;
+                Emit(new SyncEvent { Kind = SyncEventKind.Fenced, Message = e.Message, Error = e.InnerException });
+                return;
+            }
+            catch (Exception e)
+            {
+                // Not a network failure (e.g. the local disk): report and retry later.
+                _lastError = e.Message;
+                _state = SyncState.BackingOff;
+                Emit(new SyncEvent { Kind = SyncEventKind.RetryScheduled, RetryDelay = _options.RetryMaxDelay, Error = e, Message = e.Message });
+                try
+                {
+                    await _work.WaitAsync(_options.RetryMaxDelay, stop);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+            }
+            finally
+            {
+                Volatile.Write(ref _kickCts, null);
+            }
+        }
+    }
+#pragma warning restore CA1031
+
+    private async Task PauseUntilCredentialsAsync(string? rejectedToken, CancellationToken stop)
+    {
+        _state = SyncState.PausedUnauthenticated;
+        _lastError = "UNAUTHENTICATED: waiting for new credentials";
+        Emit(new SyncEvent { Kind = SyncEventKind.Paused, Message = _lastError });
+        while (!stop.IsCancellationRequested)
+        {
+            bool changed;
+            try
+            {
+                changed = await _credentialsChanged.WaitAsync(_options.CredentialsRetryInterval, stop);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            string? token = null;
+            try
+            {
+                token = _overrideToken ?? await _credentials.GetTokenAsync(forceRefresh: true, stop);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            if (token is not null && (changed || token != rejectedToken))
+            {
+                break;
+            }
+        }
+
+        _state = SyncState.Syncing;
+        Emit(new SyncEvent { Kind = SyncEventKind.Resumed });
+    }
+
+    /// <summary>One session; classifies its failure: pause, fence, poison, or a transient error for the backoff.</summary>
+    private async Task RunSessionGuardedAsync(CancellationToken stop)
+    {
+        var session = new SessionState(_options.TimeProvider);
+        try
+        {
+            await RunSessionAsync(session, stop);
+        }
+        catch (Exception e) when (!stop.IsCancellationRequested && e is not UnauthenticatedSyncException and not FencedSyncException)
+        {
+            var inFlight = session.InFlight.Select(b => b.Id).ToArray();
+            if (e is RpcException rpc)
+            {
+                var detail = ReadErrorDetail(rpc);
+                switch (rpc.StatusCode)
+                {
+                    case StatusCode.Unauthenticated:
+                        throw new UnauthenticatedSyncException(session.Token, rpc);
+                    case StatusCode.FailedPrecondition when detail?.Reason == ErrorReason.EpochFenced:
+                        throw new FencedSyncException(
+                            $"Device {DeviceId} has a newer epoch ({detail.CurrentEpoch}) on the server: this installation is stale and stops syncing.", rpc);
+                    case StatusCode.FailedPrecondition when detail?.Reason == ErrorReason.SequenceGap:
+                        // Renumber from the server's high-water mark; the next Welcome confirms it.
+                        if (await _store.RenumberAsync(detail.HighWaterMark, CancellationToken.None) > 0)
+                        {
+                            Emit(new SyncEvent { Kind = SyncEventKind.Renumbered, Message = $"sequence gap: renumbered from {detail.HighWaterMark + 1}" });
+                        }
+
+                        break;
+                    case StatusCode.ResourceExhausted when detail?.Reason == ErrorReason.TooManyInFlight:
+                        _inFlightCap = Math.Max(1, session.Cap / 2);
+                        break;
+                    case StatusCode.InvalidArgument or StatusCode.ResourceExhausted when session.Welcomed && session.InFlight.TryPeek(out var head):
+                        // The server refused the oldest unacknowledged batch itself (too large, malformed): it is poison.
+                        await PoisonAsync(head, null, $"{rpc.StatusCode}: {rpc.Detail}");
+                        session.Acked++;
+                        break;
+                }
+            }
+
+            Interlocked.Exchange(ref _lastFailedIds, inFlight);
+            _lastError = e.Message;
+            if (session.Acked > 0)
+            {
+                // The stream made progress before failing: reconnect at once (the backoff restarts from its base).
+                await _store.RecordAttemptFailureAsync(inFlight, e.Message, _options.TimeProvider.GetUtcNow(), CancellationToken.None);
+                return;
+            }
+
+            throw new TransientSyncException(e.Message, e);
+        }
+    }
+
+    private async Task RunSessionAsync(SessionState session, CancellationToken stop)
+    {
+        var device = await EnsureRestoredAsync(stop);
+        session.Token = await GetTokenAsync(false, stop);
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        var call = _channel.DuplexStreaming(_syncMethod, new CallOptions(AuthHeaders(session.Token), null, cts.Token));
+        IAsyncEnumerator<SyncResponse>? responses = null;
+        Task? sender = null, receiver = null, watchdog = null;
+        try
+        {
+            await call.RequestStream.WriteAsync(
+                new SyncRequest { Hello = new Hello { Device = new DeviceIdentity { DeviceId = device.DeviceId, Epoch = device.Epoch }, SdkVersion = _options.SdkVersion } },
+                cts.Token);
+            responses = call.ResponseStream.GetAsyncEnumerator(cts.Token);
+            bool gotWelcome;
+            try
+            {
+                gotWelcome = await responses.MoveNextAsync().AsTask().WaitAsync(_options.AckTimeout, stop);
+            }
+            catch (TimeoutException e)
+            {
+                throw new TimeoutException($"No Welcome within {_options.AckTimeout.TotalSeconds:0.#} s.", e);
+            }
+
+            if (!gotWelcome || responses.Current.KindCase != SyncResponse.KindOneofCase.Welcome)
+            {
+                throw new InvalidDataException("The Sync stream did not start with a Welcome.");
+            }
+
+            var welcome = responses.Current.Welcome;
+            session.Welcomed = true;
+            var serverCap = welcome.Limits?.MaxBatchesInFlight is > 0 ? (int)welcome.Limits.MaxBatchesInFlight : int.MaxValue;
+            session.Cap = Math.Max(1, Math.Min(Math.Min(_options.MaxBatchesInFlight, serverCap), _inFlightCap));
+            var renumbered = await _store.RenumberAsync(welcome.HighWaterMark, stop);
+            if (renumbered > 0)
+            {
+                Emit(new SyncEvent { Kind = SyncEventKind.Renumbered, Message = $"{renumbered} batches renumbered after high-water mark {welcome.HighWaterMark}" });
+            }
+
+            var resend = new Queue<OutgoingBatch>(await _store.GetInFlightAsync(stop));
+            _state = SyncState.Syncing;
+            _lastError = null;
+            Emit(new SyncEvent { Kind = SyncEventKind.Connected, BatchSeq = welcome.HighWaterMark, Message = $"epoch {device.Epoch}, high-water mark {welcome.HighWaterMark}, {resend.Count} to resend" });
+
+            using var slots = new SemaphoreSlim(session.Cap, session.Cap);
+            sender = SendLoopAsync(call.RequestStream, resend, session, slots, cts.Token);
+            receiver = ReceiveLoopAsync(responses, session, slots, cts.Token);
+            watchdog = WatchdogAsync(session, cts.Token);
+            var first = await Task.WhenAny(sender, receiver, watchdog);
+            if (first == sender)
+            {
+                await sender; // throws its failure
+                // Idle: the request stream is complete and nothing is in flight; let the server end the call.
+                var ended = await Task.WhenAny(receiver, Task.Delay(_options.AckTimeout, stop));
+                if (ended == receiver)
+                {
+                    await receiver;
+                }
+
+                return;
+            }
+
+            if (first == receiver)
+            {
+                await receiver;
+                throw new IOException("The server ended the Sync stream.");
+            }
+
+            throw new TimeoutException($"No ack within {_options.AckTimeout.TotalSeconds:0.#} s with {session.InFlight.Count} batches in flight: the stream is considered dead.");
+        }
+        finally
+        {
+            await cts.CancelAsync();
+            call.Dispose();
+            foreach (var task in new[] { sender, receiver, watchdog })
+            {
+                if (task is not null)
+                {
+                    try
+                    {
+                        await task;
+                    }
+#pragma warning disable CA1031 // Secondary failures of a torn-down session.
+                    catch (Exception)
+                    {
+                    }
+#pragma warning restore CA1031
+                }
+            }
+
+            if (responses is not null)
+            {
+                try
+                {
+                    await responses.DisposeAsync();
+                }
+#pragma warning disable CA1031
+                catch (Exception)
+                {
+                }
+#pragma warning restore CA1031
+            }
+        }
+    }
+
+    private async Task SendLoopAsync(IClientStreamWriter<SyncRequest> requests, Queue<OutgoingBatch> resend, SessionState session, SemaphoreSlim slots, CancellationToken ct)
+    {
+        var idleSince = _options.TimeProvider.GetTimestamp();
+        while (true)
+        {
+            await slots.WaitAsync(ct);
+            var next = resend.Count > 0 ? resend.Dequeue() : await _store.AssignNextAsync(ct);
+            if (next is null)
+            {
+                slots.Release();
+                if (session.InFlight.IsEmpty)
+                {
+                    var remaining = _options.IdleTimeout - _options.TimeProvider.GetElapsedTime(idleSince);
+                    if (remaining <= TimeSpan.Zero || !await _work.WaitAsync(remaining, ct))
+                    {
+                        if (session.InFlight.IsEmpty && (await _store.GetCountsAsync(ct)).PendingBatches == 0)
+                        {
+                            await requests.CompleteAsync();
+                            return;
+                        }
+                    }
+                }
+                else
+                {
+                    await _work.WaitAsync(TimeSpan.FromSeconds(1), ct);
+                    idleSince = _options.TimeProvider.GetTimestamp();
+                }
+
+                continue;
+            }
+
+            idleSince = _options.TimeProvider.GetTimestamp();
+            var batch = Batch.Parser.ParseFrom(next.Payload);
+            batch.BatchSeq = next.Seq;
+            if (session.InFlight.IsEmpty)
+            {
+                session.Touch();
+            }
+
+            session.InFlight.Enqueue(next);
+            await requests.WriteAsync(new SyncRequest { Batch = batch }, ct);
+            Emit(new SyncEvent { Kind = SyncEventKind.Sent, BatchId = next.Id, BatchSeq = next.Seq, Tier = next.Tier, SampleCount = next.SampleCount });
+        }
+    }
+
+    private async Task ReceiveLoopAsync(IAsyncEnumerator<SyncResponse> responses, SessionState session, SemaphoreSlim slots, CancellationToken ct)
+    {
+        while (await responses.MoveNextAsync())
+        {
+            var response = responses.Current;
+            if (response.KindCase != SyncResponse.KindOneofCase.Ack)
+            {
+                throw new InvalidDataException($"Expected an Ack, got {response.KindCase}.");
+            }
+
+            var ack = response.Ack;
+            if (!session.InFlight.TryPeek(out var batch) || batch.Seq != ack.BatchSeq)
+            {
+                throw new InvalidDataException($"Ack for batch_seq {ack.BatchSeq} does not match the oldest batch in flight ({batch?.Seq.ToString(CultureInfo.InvariantCulture) ?? "none"}).");
+            }
+
+            // Not cancellable: the ack's local transaction (remove batch, commit anchors) runs to completion.
+            await HandleAckAsync(batch, ack);
+            session.InFlight.TryDequeue(out _);
+            session.Acked++;
+            session.Touch();
+            slots.Release();
+            _work.Set();
+            ct.ThrowIfCancellationRequested();
+        }
+    }
+
+    private async Task WatchdogAsync(SessionState session, CancellationToken ct)
+    {
+        var period = TimeSpan.FromMilliseconds(Math.Clamp(_options.AckTimeout.TotalMilliseconds / 4, 50, 1000));
+        while (true)
+        {
+            await Task.Delay(period, _options.TimeProvider, ct);
+            if (!session.InFlight.IsEmpty && session.SinceProgress > _options.AckTimeout)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task HandleAckAsync(OutgoingBatch batch, Ack ack)
+    {
+        if (ack.Outcome == AckOutcome.Rejected || (batch.Atomic && ack.Rejected > 0))
+        {
+            await PoisonAsync(batch, ack, DescribeRejections(ack));
+            return;
+        }
+
+        var anchors = await _store.CompleteAsync(batch.Id, CancellationToken.None);
+        await _store.SetMetaAsync("last_sync_ms", _options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture), CancellationToken.None);
+        Emit(new SyncEvent
+        {
+            Kind = SyncEventKind.Acked,
+            BatchId = batch.Id,
+            BatchSeq = batch.Seq,
+            Tier = batch.Tier,
+            SampleCount = batch.SampleCount,
+            Ack = ack,
+            Message = ack.Rejected > 0 ? DescribeRejections(ack) : null,
+        });
+        foreach (var anchor in anchors)
+        {
+            Emit(new SyncEvent { Kind = SyncEventKind.AnchorCommitted, BatchId = batch.Id, BatchSeq = batch.Seq, Anchor = anchor });
+        }
+
+        if (_waiters.TryGetValue(batch.Id, out var waiter))
+        {
+            waiter.TrySetResult(ack);
+        }
+
+        PulseProgress();
+    }
+
+    private async Task PoisonAsync(OutgoingBatch batch, Ack? ack, string reason)
+    {
+        await _store.FailAsync(batch.Id, reason, CancellationToken.None);
+        Emit(new SyncEvent { Kind = SyncEventKind.Failed, BatchId = batch.Id, BatchSeq = batch.Seq, Tier = batch.Tier, SampleCount = batch.SampleCount, Ack = ack, Message = reason });
+        if (_waiters.TryGetValue(batch.Id, out var waiter))
+        {
+            waiter.TrySetResult(ack);
+        }
+
+        PulseProgress();
+    }
+
+    private static string DescribeRejections(Ack ack)
+    {
+        var sb = new StringBuilder();
+        sb.Append(CultureInfo.InvariantCulture, $"{ack.Outcome}: {ack.Rejected} rejected");
+        foreach (var r in ack.Rejections.Take(5))
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"; {r.Kind} #{r.Index}: {r.Reason} {r.Message}");
+        }
+
+        return sb.ToString();
+    }
+
+    private sealed class SessionState(TimeProvider clock)
+    {
+        private long _lastProgress = clock.GetTimestamp();
+
+        public ConcurrentQueue<OutgoingBatch> InFlight { get; } = new();
+
+        public string? Token { get; set; }
+
+        public bool Welcomed { get; set; }
+
+        public int Cap { get; set; } = 1;
+
+        public int Acked { get; set; }
+
+        public TimeSpan SinceProgress => clock.GetElapsedTime(Interlocked.Read(ref _lastProgress));
+
+        public void Touch() => Interlocked.Exchange(ref _lastProgress, clock.GetTimestamp());
+    }
+}

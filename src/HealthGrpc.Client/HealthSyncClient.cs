@@ -1,0 +1,692 @@
+using System.Collections.Concurrent;
+using Google.Protobuf;
+using Google.Protobuf.Reflection;
+using HealthGrpc.Contracts.V1;
+using HealthGrpc.Rpc;
+using Polly;
+using Polly.Retry;
+using Polly.Timeout;
+
+namespace HealthGrpc.Client;
+
+/// <summary>
+/// The HealthGrpc client SDK: a durable SQLite queue, anchors committed only on ack, and the three-tier sync engine over
+/// one <c>Sync</c> stream. Create one per app with <see cref="OpenAsync"/>, <see cref="Start"/> it, feed it with
+/// <see cref="EnqueueAsync"/> / <see cref="SendImmediateAsync"/> (push) or <see cref="CollectAsync"/> (anchored sources),
+/// call <see cref="DrainAsync"/> when the app comes to the foreground or the network is back, and dispose it on exit.
+/// Thread-safe.
+/// </summary>
+public sealed partial class HealthSyncClient : IAsyncDisposable
+{
+    private const string ErrorTrailer = "healthgrpc-error-bin";
+
+    private readonly HealthSyncOptions _options;
+    private readonly SyncStore _store;
+    private readonly RpcChannel _channel;
+    private readonly ICredentialsProvider _credentials;
+    private readonly RpcMethod<SyncRequest, SyncResponse> _syncMethod;
+    private readonly RpcMethod<GetCheckpointRequest, GetCheckpointResponse> _checkpointMethod;
+    private readonly ConcurrentDictionary<long, TaskCompletionSource<Ack?>> _waiters = new();
+    private readonly AsyncSignal _work = new();
+    private readonly AsyncSignal _credentialsChanged = new();
+    private readonly SemaphoreSlim _restoreLock = new(1, 1);
+    private readonly SemaphoreSlim _collectLock = new(1, 1);
+    private readonly Lock _runLock = new();
+    private readonly ResiliencePipeline _reconnectPipeline;
+    private readonly ResiliencePipeline _immediatePipeline;
+    private TaskCompletionSource _progress = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private CancellationTokenSource? _runCts;
+    private CancellationTokenSource? _kickCts;
+    private Task? _loop;
+    private volatile string? _overrideToken;
+    private volatile SyncState _state = SyncState.Stopped;
+    private volatile string? _lastError;
+    private int _inFlightCap = int.MaxValue;
+    private IReadOnlyCollection<long> _lastFailedIds = [];
+
+    private HealthSyncClient(HealthSyncOptions options, SyncStore store, RpcChannel channel, string deviceId)
+    {
+        _options = options;
+        _store = store;
+        _channel = channel;
+        DeviceId = deviceId;
+        _credentials = options.CredentialsProvider ?? new StaticCredentialsProvider(options.AccessToken);
+        var service = SyncReflection.Descriptor.FindTypeByName<ServiceDescriptor>("healthgrpc.v1.SyncService");
+        _syncMethod = RpcMethod<SyncRequest, SyncResponse>.From(service.FindMethodByName("Sync"));
+        _checkpointMethod = RpcMethod<GetCheckpointRequest, GetCheckpointResponse>.From(service.FindMethodByName("GetCheckpoint"));
+
+        _reconnectPipeline = new ResiliencePipelineBuilder { TimeProvider = options.TimeProvider }
+            .AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = new PredicateBuilder().Handle<TransientSyncException>(),
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = options.RetryBaseDelay,
+                MaxDelay = options.RetryMaxDelay,
+                MaxRetryAttempts = int.MaxValue,
+                OnRetry = async args =>
+                {
+                    _state = SyncState.BackingOff;
+                    var error = args.Outcome.Exception?.InnerException ?? args.Outcome.Exception;
+                    _lastError = error?.Message;
+                    var next = _options.TimeProvider.GetUtcNow() + args.RetryDelay;
+                    await _store.RecordAttemptFailureAsync(Interlocked.Exchange(ref _lastFailedIds, []), error?.Message ?? "failed", next, CancellationToken.None);
+                    Emit(new SyncEvent { Kind = SyncEventKind.RetryScheduled, RetryDelay = args.RetryDelay, Attempt = args.AttemptNumber + 1, Error = error, Message = error?.Message });
+                },
+            })
+            .Build();
+
+        var delays = options.ImmediateRetryDelays.Count > 0 ? options.ImmediateRetryDelays : [TimeSpan.Zero];
+        var builder = new ResiliencePipelineBuilder { TimeProvider = options.TimeProvider };
+        if (delays.Count > 1)
+        {
+            builder.AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = new PredicateBuilder().Handle<TimeoutRejectedException>(),
+                MaxRetryAttempts = delays.Count - 1,
+                DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(delays[Math.Min(args.AttemptNumber + 1, delays.Count - 1)]),
+            });
+        }
+
+        _immediatePipeline = builder.AddTimeout(options.ImmediateAttemptTimeout).Build();
+    }
+
+    /// <summary>The stable device id of this installation.</summary>
+    public string DeviceId { get; }
+
+    /// <summary>Path of the local database.</summary>
+    public string DatabasePath => _store.Path;
+
+    /// <summary>The engine's current state.</summary>
+    public SyncState State => _state;
+
+    /// <summary>
+    /// Queue, ack, anchor, retry and connection events for a UI. Raised on the engine's thread; handlers must return
+    /// quickly and must not throw (exceptions are swallowed).
+    /// </summary>
+    public event EventHandler<SyncEvent>? Events;
+
+    /// <summary>
+    /// Opens (or creates) the local store. A new store gets a device id (<see cref="HealthSyncOptions.DeviceId"/> or a new
+    /// one) and, on first contact with the server, a new epoch and the server's committed anchors (<c>GetCheckpoint</c>).
+    /// Does not start syncing: call <see cref="Start"/>.
+    /// </summary>
+    public static async Task<HealthSyncClient> OpenAsync(HealthSyncOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(options.ServerAddress);
+        ArgumentException.ThrowIfNullOrEmpty(options.DatabasePath);
+        if (options.DeviceId is { Length: 0 or > 128 })
+        {
+            throw new ArgumentException("DeviceId must be 1..128 characters.", nameof(options));
+        }
+
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxSamplesPerBatch, 1, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxBatchesInFlight, 1, nameof(options));
+        var store = await SyncStore.OpenAsync(options.DatabasePath, options.TimeProvider, cancellationToken);
+        try
+        {
+            var device = await store.GetDeviceAsync(cancellationToken)
+                ?? await store.InitializeDeviceAsync(options.DeviceId ?? Guid.NewGuid().ToString(), cancellationToken);
+            var channel = RpcChannel.Create(options.ServerAddress, options.ChannelOptions);
+            return new HealthSyncClient(options, store, channel, device.DeviceId);
+        }
+        catch
+        {
+            await store.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Starts the background sync engine (idempotent). It sends whenever the queue holds work.</summary>
+    public void Start()
+    {
+        lock (_runLock)
+        {
+            if (_loop is { IsCompleted: false })
+            {
+                return;
+            }
+
+            _runCts?.Dispose();
+            _runCts = new CancellationTokenSource();
+            _state = SyncState.Idle;
+            var token = _runCts.Token;
+            _loop = Task.Run(() => RunLoopAsync(token), CancellationToken.None);
+        }
+    }
+
+    /// <summary>Stops the engine: closes the stream (unacknowledged batches stay queued and are resent later).</summary>
+    public async Task StopAsync()
+    {
+        Task? loop;
+        lock (_runLock)
+        {
+            loop = _loop;
+            _runCts?.Cancel();
+        }
+
+        if (loop is not null)
+        {
+            try
+            {
+                await loop;
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+
+        if (_state != SyncState.Fenced)
+        {
+            _state = SyncState.Stopped;
+        }
+    }
+
+    /// <summary>Replaces the bearer token (after sign-in or refresh) and resumes a paused engine.</summary>
+    public void UpdateToken(string token)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(token);
+        if (_credentials is StaticCredentialsProvider s)
+        {
+            s.Token = token;
+        }
+        else
+        {
+            _overrideToken = token;
+        }
+
+        NotifyCredentialsChanged();
+    }
+
+    /// <summary>Tells a paused engine that the <see cref="ICredentialsProvider"/> has a new token.</summary>
+    public void NotifyCredentialsChanged()
+    {
+        _credentialsChanged.Set();
+        Kick();
+    }
+
+    /// <summary>
+    /// Push API for live readings and app-provided data (no source anchor): stores the content durably in one transaction,
+    /// split into batches of at most <see cref="HealthSyncOptions.MaxSamplesPerBatch"/> items. When this returns, a crash at
+    /// any later point loses nothing. Samples without a uuid get a new random one here, so that resends deduplicate.
+    /// </summary>
+    /// <exception cref="QueueFullException">The queue bounds would be exceeded; nothing was stored.</exception>
+    public Task<EnqueueResult> EnqueueAsync(
+        IReadOnlyList<SampleSet> sampleSets, IReadOnlyList<Deletion>? deletions = null, SyncTier tier = SyncTier.Batch, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(sampleSets);
+        AssignMissingUuids(sampleSets);
+        return EnqueueCoreAsync(sampleSets, deletions, null, tier, atomic: false, null, cancellationToken);
+    }
+
+    /// <summary>Push API for one live reading (a BLE sensor). See <see cref="EnqueueAsync"/>.</summary>
+    /// <param name="type">The data type.</param>
+    /// <param name="value">The value in <paramref name="unit"/> (empty unit: the type's canonical unit).</param>
+    /// <param name="time">When the reading was taken.</param>
+    /// <param name="source">The recording device.</param>
+    /// <param name="unit">The unit.</param>
+    /// <param name="urgent">True: tier 1 (sent first), otherwise the type's tier.</param>
+    /// <param name="cancellationToken">Cancels the enqueue (nothing stored when cancelled before the commit).</param>
+    public Task<EnqueueResult> EnqueueReadingAsync(
+        DataType type, double value, DateTimeOffset time, Source source, string unit = "", bool urgent = false, CancellationToken cancellationToken = default)
+    {
+        var set = new SampleSet
+        {
+            Type = type,
+            Unit = unit,
+            Source = source,
+            BaseTime = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(time),
+            ZoneOffsetMinutes = (int)time.Offset.TotalMinutes,
+        };
+        set.Samples.Add(new Sample { Uuid = Contracts.SampleUuid.ToByteString(Guid.CreateVersion7()), DoubleValue = value });
+        return EnqueueCoreAsync([set], null, null, urgent ? SyncTier.Immediate : _options.TierOf(type), false, null, cancellationToken);
+    }
+
+    /// <summary>
+    /// Tier 1: enqueues durably, then tries to deliver now: <see cref="HealthSyncOptions.ImmediateRetryDelays"/> (0 s, 1 s,
+    /// 3 s) tries of <see cref="HealthSyncOptions.ImmediateAttemptTimeout"/> (10 s) each, each try waking the engine (and
+    /// skipping any backoff). Starts the engine if needed. When the tries fail the data stays queued for the drain.
+    /// </summary>
+    /// <exception cref="QueueFullException">The queue bounds would be exceeded; nothing was stored.</exception>
+    public async Task<ImmediateResult> SendImmediateAsync(
+        IReadOnlyList<SampleSet> sampleSets, IReadOnlyList<Deletion>? deletions = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(sampleSets);
+        AssignMissingUuids(sampleSets);
+        var waiters = new List<(long Id, TaskCompletionSource<Ack?> Tcs)>();
+        var enqueue = await EnqueueCoreAsync(sampleSets, deletions, null, SyncTier.Immediate, atomic: false, ids =>
+        {
+            foreach (var id in ids)
+            {
+                var tcs = new TaskCompletionSource<Ack?>(TaskCreationOptions.RunContinuationsAsynchronously);
+                _waiters[id] = tcs;
+                waiters.Add((id, tcs));
+            }
+        }, cancellationToken);
+        Start();
+        var attempts = 0;
+        try
+        {
+            var all = Task.WhenAll(waiters.Select(w => w.Tcs.Task));
+            var initial = _options.ImmediateRetryDelays.Count > 0 ? _options.ImmediateRetryDelays[0] : TimeSpan.Zero;
+            if (initial > TimeSpan.Zero)
+            {
+                await Task.Delay(initial, _options.TimeProvider, cancellationToken);
+            }
+
+            await _immediatePipeline.ExecuteAsync(
+                async token =>
+                {
+                    attempts++;
+                    Kick();
+                    await all.WaitAsync(token);
+                },
+                cancellationToken);
+        }
+        catch (TimeoutRejectedException)
+        {
+            // Not acked within the quick tries: the batches stay queued for the drain.
+        }
+        finally
+        {
+            foreach (var (id, _) in waiters)
+            {
+                _waiters.TryRemove(id, out _);
+            }
+        }
+
+        var acks = new List<Ack>();
+        var delivered = true;
+        foreach (var (_, tcs) in waiters)
+        {
+            if (tcs.Task.IsCompletedSuccessfully && tcs.Task.Result is { } ack)
+            {
+                acks.Add(ack);
+                delivered &= ack.Outcome != AckOutcome.Rejected;
+            }
+            else
+            {
+                delivered = false;
+            }
+        }
+
+        return new ImmediateResult(enqueue, delivered, acks, attempts);
+    }
+
+    /// <summary>
+    /// Reads every configured <see cref="ISampleSource"/> since the anchors (the newest enqueued one, else the committed one)
+    /// and enqueues the changes: tier-1 types each in their own batches, all tier-2 types together in atomic batches
+    /// (one per <see cref="HealthSyncOptions.MaxSamplesPerBatch"/> items) carrying each type's new anchor. On a new local
+    /// store, the anchors are first restored from the server (<c>GetCheckpoint</c>), so nothing already stored is re-sent.
+    /// Returns the number of items enqueued.
+    /// </summary>
+    public async Task<int> CollectAsync(CancellationToken cancellationToken = default)
+    {
+        await EnsureRestoredAsync(cancellationToken);
+        await _collectLock.WaitAsync(cancellationToken);
+        try
+        {
+            var total = 0;
+            foreach (var source in _options.Sources)
+            {
+                var byTier = source.Types.GroupBy(_options.TierOf).OrderBy(g => g.Key);
+                foreach (var group in byTier)
+                {
+                    if (group.Key == SyncTier.Immediate)
+                    {
+                        foreach (var type in group)
+                        {
+                            total += await CollectRoundsAsync(source, [type], SyncTier.Immediate, atomic: false, cancellationToken);
+                        }
+                    }
+                    else
+                    {
+                        total += await CollectRoundsAsync(source, [.. group], group.Key, atomic: group.Key == SyncTier.Batch, cancellationToken);
+                    }
+                }
+            }
+
+            Kick();
+            return total;
+        }
+        finally
+        {
+            _collectLock.Release();
+        }
+    }
+
+    /// <summary>
+    /// Tier 3: re-reads the last <see cref="HealthSyncOptions.CatchUpWindow"/> (24 h) of every source and enqueues it at
+    /// catch-up priority (sent after tier 1 and 2; the server deduplicates by uuid). Returns the number of items enqueued.
+    /// </summary>
+    public async Task<int> EnqueueCatchUpAsync(CancellationToken cancellationToken = default)
+    {
+        var to = _options.TimeProvider.GetUtcNow();
+        var from = to - _options.CatchUpWindow;
+        var total = 0;
+        foreach (var source in _options.Sources)
+        {
+            foreach (var type in source.Types)
+            {
+                var sets = await source.ReadRangeAsync(type, from, to, cancellationToken);
+                if (sets.Count > 0)
+                {
+                    total += (await EnqueueCoreAsync(sets, null, null, SyncTier.CatchUp, false, null, cancellationToken)).SampleCount;
+                }
+            }
+        }
+
+        Kick();
+        return total;
+    }
+
+    /// <summary>
+    /// Tier 3 drain (app in the foreground, network back): collects the sources, optionally enqueues the 24 h catch-up
+    /// re-read, starts the engine and waits until nothing is pending (failed batches excepted) or the token fires.
+    /// </summary>
+    public async Task<SyncStatus> DrainAsync(bool includeCatchUp = true, CancellationToken cancellationToken = default)
+    {
+        Start();
+        await CollectAsync(cancellationToken);
+        if (includeCatchUp)
+        {
+            await EnqueueCatchUpAsync(cancellationToken);
+        }
+
+        await WaitUntilDrainedAsync(cancellationToken);
+        return await GetStatusAsync(cancellationToken);
+    }
+
+    /// <summary>Waits until no batch is pending or in flight (failed batches are not waited for). Starts the engine if needed.</summary>
+    /// <exception cref="InvalidOperationException">The installation is fenced: it will never drain.</exception>
+    public async Task WaitUntilDrainedAsync(CancellationToken cancellationToken = default)
+    {
+        Start();
+        Kick();
+        while (true)
+        {
+            var progress = Volatile.Read(ref _progress).Task;
+            var counts = await _store.GetCountsAsync(cancellationToken);
+            if (counts.PendingBatches == 0)
+            {
+                return;
+            }
+
+            if (_state == SyncState.Fenced)
+            {
+                throw new InvalidOperationException("This installation is fenced by a newer epoch of the device; its queue will not drain.");
+            }
+
+            try
+            {
+                await progress.WaitAsync(TimeSpan.FromMilliseconds(500), cancellationToken);
+            }
+            catch (TimeoutException)
+            {
+            }
+        }
+    }
+
+    /// <summary>A snapshot of the queue, the anchors and the engine for a UI.</summary>
+    public async Task<SyncStatus> GetStatusAsync(CancellationToken cancellationToken = default)
+    {
+        var counts = await _store.GetCountsAsync(cancellationToken);
+        var device = await _store.GetDeviceAsync(cancellationToken);
+        var anchors = await _store.GetCommittedAnchorsAsync(cancellationToken);
+        var lastSync = await _store.GetMetaAsync("last_sync_ms", cancellationToken);
+        var now = _options.TimeProvider.GetUtcNow();
+        return new SyncStatus
+        {
+            State = _state,
+            DeviceId = DeviceId,
+            Epoch = device?.Epoch ?? 0,
+            PendingBatches = counts.PendingBatches,
+            PendingSamples = counts.PendingSamples,
+            FailedBatches = counts.FailedBatches,
+            FailedSamples = counts.FailedSamples,
+            QueuedBytes = counts.QueuedBytes,
+            OldestPendingAge = counts.OldestPending is { } oldest ? now - oldest : null,
+            LastSuccessfulSync = lastSync is null ? null : DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(lastSync)),
+            CommittedAnchors = anchors,
+            LastError = _lastError,
+        };
+    }
+
+    /// <summary>The committed anchor per data type.</summary>
+    public Task<IReadOnlyList<CommittedAnchor>> GetCommittedAnchorsAsync(CancellationToken cancellationToken = default) =>
+        _store.GetCommittedAnchorsAsync(cancellationToken);
+
+    /// <summary>Queued batches (all, or of one status), in sending order, at most <paramref name="limit"/>.</summary>
+    public Task<IReadOnlyList<QueuedBatchInfo>> GetQueuedBatchesAsync(QueuedBatchStatus? status = null, int limit = 100, CancellationToken cancellationToken = default) =>
+        _store.ListAsync(status, limit, cancellationToken);
+
+    /// <summary>The content of a queued batch (e.g. a poison batch, to inspect the rejected items), or null.</summary>
+    public Task<Batch?> GetQueuedBatchContentAsync(long batchId, CancellationToken cancellationToken = default) =>
+        _store.GetBatchAsync(batchId, cancellationToken);
+
+    /// <summary>Moves every failed (poison) batch back to pending so that it is sent again. Returns how many.</summary>
+    public async Task<int> RetryFailedAsync(CancellationToken cancellationToken = default)
+    {
+        var n = await _store.RetryFailedAsync(cancellationToken);
+        Kick();
+        return n;
+    }
+
+    /// <summary>Runs SQLite's <c>PRAGMA integrity_check</c> on the local store ("ok" when healthy).</summary>
+    public Task<string> CheckIntegrityAsync(CancellationToken cancellationToken = default) => _store.IntegrityCheckAsync(cancellationToken);
+
+    /// <summary>Stops the engine and closes the store and the channel.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        _channel.Dispose();
+        await _store.DisposeAsync();
+        _runCts?.Dispose();
+        _restoreLock.Dispose();
+        _collectLock.Dispose();
+    }
+
+    // ------------------------------------------------------------------------------------------------
+
+    private async Task<EnqueueResult> EnqueueCoreAsync(
+        IReadOnlyList<SampleSet> sets, IReadOnlyList<Deletion>? deletions, IReadOnlyList<SourceAnchor>? anchors,
+        SyncTier tier, bool atomic, Action<IReadOnlyList<long>>? onCommitted, CancellationToken ct)
+    {
+        var batches = BatchBuilder.Split(sets, deletions, anchors, tier, atomic, _options.MaxSamplesPerBatch);
+        if (batches.Count == 0)
+        {
+            return new EnqueueResult([], 0);
+        }
+
+        var ids = await _store.EnqueueAsync(batches, _options.MaxQueuedSamples, _options.MaxQueuedBytes, onCommitted, ct);
+        var items = 0;
+        for (var i = 0; i < batches.Count; i++)
+        {
+            items += batches[i].Items;
+            Emit(new SyncEvent { Kind = SyncEventKind.Queued, BatchId = ids[i], Tier = tier, SampleCount = batches[i].Items });
+        }
+
+        _work.Set();
+        return new EnqueueResult(ids, items);
+    }
+
+    private async Task<int> CollectRoundsAsync(ISampleSource source, IReadOnlyList<DataType> types, SyncTier tier, bool atomic, CancellationToken ct)
+    {
+        var total = 0;
+        while (true)
+        {
+            var budget = _options.MaxSamplesPerBatch;
+            var sets = new List<SampleSet>();
+            var deletions = new List<Deletion>();
+            var anchors = new List<SourceAnchor>();
+            var more = false;
+            foreach (var type in types)
+            {
+                if (budget <= 0)
+                {
+                    more = true;
+                    continue;
+                }
+
+                var anchor = await _store.GetReadAnchorAsync(type, "", ct);
+                var changes = await source.GetChangesAsync(type, anchor, budget, ct);
+                var count = changes.SampleCount + changes.Deletions.Count;
+                if (count == 0 && changes.NewAnchor.Equals(anchor))
+                {
+                    continue;
+                }
+
+                sets.AddRange(changes.SampleSets);
+                deletions.AddRange(changes.Deletions);
+                anchors.Add(new SourceAnchor { Type = type, Anchor = changes.NewAnchor });
+                budget -= Math.Max(count, 1);
+                more |= changes.HasMore;
+            }
+
+            if (anchors.Count == 0)
+            {
+                return total;
+            }
+
+            var result = await EnqueueCoreAsync(sets, deletions, anchors, tier, atomic, null, ct);
+            total += result.SampleCount;
+            if (!more)
+            {
+                return total;
+            }
+        }
+    }
+
+    private static void AssignMissingUuids(IReadOnlyList<SampleSet> sets)
+    {
+        foreach (var set in sets)
+        {
+            ArgumentNullException.ThrowIfNull(set);
+            foreach (var sample in set.Samples)
+            {
+                if (sample.Uuid.IsEmpty)
+                {
+                    sample.Uuid = Contracts.SampleUuid.ToByteString(Guid.CreateVersion7());
+                }
+            }
+        }
+    }
+
+    private void Kick()
+    {
+        _work.Set();
+        try
+        {
+            Volatile.Read(ref _kickCts)?.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    private void PulseProgress()
+    {
+        var old = Interlocked.Exchange(ref _progress, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        old.TrySetResult();
+    }
+
+#pragma warning disable CA1031 // A UI handler's exception must never break the engine.
+    private void Emit(SyncEvent e)
+    {
+        try
+        {
+            Events?.Invoke(this, e with { Time = _options.TimeProvider.GetUtcNow() });
+        }
+        catch (Exception)
+        {
+        }
+    }
+#pragma warning restore CA1031
+
+    private async Task<string> GetTokenAsync(bool forceRefresh, CancellationToken ct) =>
+        _overrideToken ?? await _credentials.GetTokenAsync(forceRefresh, ct) ?? throw new UnauthenticatedSyncException("no access token", null);
+
+    private static Metadata AuthHeaders(string token) => new() { { "authorization", "Bearer " + token } };
+
+    internal static ErrorDetail? ReadErrorDetail(RpcException error)
+    {
+        var bytes = error.Trailers.GetBytes(ErrorTrailer);
+        if (bytes is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            return ErrorDetail.Parser.ParseFrom(bytes);
+        }
+        catch (InvalidProtocolBufferException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>A new local store decides its epoch and restores the committed anchors from the server, exactly once.</summary>
+    private async Task<DeviceRow> EnsureRestoredAsync(CancellationToken ct)
+    {
+        var device = (await _store.GetDeviceAsync(ct))!;
+        if (device.Restored)
+        {
+            return device;
+        }
+
+        await _restoreLock.WaitAsync(ct);
+        try
+        {
+            device = (await _store.GetDeviceAsync(ct))!;
+            if (device.Restored)
+            {
+                return device;
+            }
+
+            var token = await GetTokenAsync(false, ct);
+            ulong epoch = 1;
+            var anchors = new List<SourceAnchor>();
+            try
+            {
+                var checkpoint = await _channel.UnaryAsync(
+                    _checkpointMethod,
+                    new GetCheckpointRequest { DeviceId = device.DeviceId },
+                    new CallOptions(AuthHeaders(token), DateTime.UtcNow + _options.AckTimeout, ct));
+                epoch = checkpoint.Device.Epoch + 1;
+                anchors.AddRange(checkpoint.Anchors);
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
+            {
+                // The device never synced: epoch 1, nothing to restore.
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.Unauthenticated)
+            {
+                throw new UnauthenticatedSyncException(token, e);
+            }
+
+            await _store.CompleteRestoreAsync(epoch, anchors, ct);
+            Emit(new SyncEvent { Kind = SyncEventKind.Restored, Message = $"epoch {epoch}, {anchors.Count} anchors restored" });
+            foreach (var a in anchors)
+            {
+                Emit(new SyncEvent { Kind = SyncEventKind.AnchorCommitted, Anchor = a, Message = "restored from checkpoint" });
+            }
+
+            return (await _store.GetDeviceAsync(ct))!;
+        }
+        finally
+        {
+            _restoreLock.Release();
+        }
+    }
+
+    private sealed class TransientSyncException(string message, Exception? inner) : Exception(message, inner);
+
+    private sealed class UnauthenticatedSyncException(string? token, Exception? inner) : Exception("UNAUTHENTICATED", inner)
+    {
+        public string? Token { get; } = token;
+    }
+
+    private sealed class FencedSyncException(string message, Exception? inner) : Exception(message, inner);
+}

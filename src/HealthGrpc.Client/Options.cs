@@ -1,0 +1,80 @@
+using HealthGrpc.Contracts.V1;
+using HealthGrpc.Rpc;
+
+namespace HealthGrpc.Client;
+
+/// <summary>Settings of a <see cref="HealthSyncClient"/>.</summary>
+public sealed class HealthSyncOptions
+{
+    /// <summary>The server, e.g. <c>https://health.example.com</c> (or <c>http://</c> for h2c).</summary>
+    public required Uri ServerAddress { get; init; }
+
+    /// <summary>Path of the SDK's local SQLite database (created when missing). Keep it in the app's private storage.</summary>
+    public required string DatabasePath { get; init; }
+
+    /// <summary>
+    /// The stable device id (1..128 characters). Keep it where it survives a reinstall (iOS keychain, Android
+    /// Block Store): a reinstalled app with the same id restores its anchors from the server. Null: the id stored in
+    /// the local database, or a new random one for a new database.
+    /// </summary>
+    public string? DeviceId { get; init; }
+
+    /// <summary>The bearer token source. Null: a <see cref="StaticCredentialsProvider"/> with <see cref="AccessToken"/>.</summary>
+    public ICredentialsProvider? CredentialsProvider { get; init; }
+
+    /// <summary>Initial bearer token when no <see cref="CredentialsProvider"/> is given (replace with <see cref="HealthSyncClient.UpdateToken"/>).</summary>
+    public string? AccessToken { get; init; }
+
+    /// <summary>Anchored pull sources read by <see cref="HealthSyncClient.CollectAsync"/>.</summary>
+    public IList<ISampleSource> Sources { get; } = [];
+
+    /// <summary>Tier of each data type where it differs from <see cref="SyncTiers.DefaultFor"/>.</summary>
+    public IDictionary<DataType, SyncTier> TierOverrides { get; } = new Dictionary<DataType, SyncTier>();
+
+    /// <summary>Most samples (items) per batch; larger enqueues are split. Default 5,000 (the server's limit from the Welcome is also respected when sending).</summary>
+    public int MaxSamplesPerBatch { get; init; } = 5_000;
+
+    /// <summary>Most unacknowledged batches on the stream (the Welcome's limit wins when lower). Default 16.</summary>
+    public int MaxBatchesInFlight { get; init; } = 16;
+
+    /// <summary>Bound of the queue in items (samples and deletions), failed batches included. Default 2,000,000.</summary>
+    public long MaxQueuedSamples { get; init; } = 2_000_000;
+
+    /// <summary>Bound of the queue in encoded bytes, failed batches included. Default 512 MiB.</summary>
+    public long MaxQueuedBytes { get; init; } = 512L * 1024 * 1024;
+
+    /// <summary>Window of the tier-3 catch-up re-read. Default 24 h.</summary>
+    public TimeSpan CatchUpWindow { get; init; } = TimeSpan.FromHours(24);
+
+    /// <summary>Delays before each tier-1 try (the first is usually zero). Default 0 s, 1 s, 3 s.</summary>
+    public IReadOnlyList<TimeSpan> ImmediateRetryDelays { get; init; } = [TimeSpan.Zero, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(3)];
+
+    /// <summary>Timeout of one tier-1 try (until the ack). Default 10 s.</summary>
+    public TimeSpan ImmediateAttemptTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>First reconnect delay of the exponential backoff (with jitter). Default 1 s.</summary>
+    public TimeSpan RetryBaseDelay { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Largest reconnect delay. Default 2 minutes.</summary>
+    public TimeSpan RetryMaxDelay { get; init; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>A stream with unacknowledged batches and no ack (or Welcome) for this long is considered dead and reopened. Default 30 s.</summary>
+    public TimeSpan AckTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The stream is closed after being idle (nothing queued, nothing in flight) this long. Default 30 s.</summary>
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>While paused on UNAUTHENTICATED, ask the credentials provider for a refreshed token this often. Default 1 minute.</summary>
+    public TimeSpan CredentialsRetryInterval { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Settings of the HTTP/2 channel (keepalive, TLS handler, ...).</summary>
+    public RpcChannelOptions? ChannelOptions { get; init; }
+
+    /// <summary>Sent in the Hello. Default "healthgrpc-dotnet/1.0.0".</summary>
+    public string SdkVersion { get; init; } = "healthgrpc-dotnet/1.0.0";
+
+    /// <summary>Clock (tests).</summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    internal SyncTier TierOf(DataType type) => TierOverrides.TryGetValue(type, out var tier) ? tier : SyncTiers.DefaultFor(type);
+}

@@ -1,0 +1,720 @@
+using Google.Protobuf;
+using HealthGrpc.Contracts.V1;
+using Microsoft.Data.Sqlite;
+
+namespace HealthGrpc.Client;
+
+/// <summary>Status of a queued batch in the local store. Acked batches are deleted in the ack's transaction.</summary>
+public enum QueuedBatchStatus
+{
+    /// <summary>Waiting to be sent; no batch_seq yet.</summary>
+    Pending = 0,
+
+    /// <summary>A batch_seq is assigned (durably) and the batch was or is being sent; it is resent after a reconnect until acked.</summary>
+    InFlight = 1,
+
+    /// <summary>Rejected by the server (poison): kept, inspectable, and sent again only after <see cref="HealthSyncClient.RetryFailedAsync"/>.</summary>
+    Failed = 2,
+}
+
+/// <summary>A queued batch as the local store holds it.</summary>
+/// <param name="Id">Local id (enqueue order).</param>
+/// <param name="Tier">Its tier.</param>
+/// <param name="Status">Its status.</param>
+/// <param name="BatchSeq">The assigned batch_seq (InFlight only).</param>
+/// <param name="Attempts">Failed send attempts so far.</param>
+/// <param name="CreatedAt">When it was enqueued.</param>
+/// <param name="NextAttemptAt">Earliest time of the next attempt.</param>
+/// <param name="SampleCount">Items (samples, deletions) it carries.</param>
+/// <param name="Bytes">Encoded size.</param>
+/// <param name="Anchors">The anchors it commits when acked.</param>
+/// <param name="LastError">Why the last attempt failed, or the server's rejection.</param>
+public sealed record QueuedBatchInfo(
+    long Id,
+    SyncTier Tier,
+    QueuedBatchStatus Status,
+    ulong? BatchSeq,
+    int Attempts,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset NextAttemptAt,
+    int SampleCount,
+    int Bytes,
+    IReadOnlyList<SourceAnchor> Anchors,
+    string? LastError);
+
+/// <summary>The committed anchor of one data type.</summary>
+/// <param name="Type">The data type.</param>
+/// <param name="VendorType">The vendor type (DATA_TYPE_VENDOR only).</param>
+/// <param name="Anchor">The committed opaque anchor.</param>
+/// <param name="CommittedAt">When it was committed locally.</param>
+public sealed record CommittedAnchor(DataType Type, string VendorType, ByteString Anchor, DateTimeOffset CommittedAt);
+
+internal sealed record DeviceRow(string DeviceId, ulong Epoch, bool Restored, ulong LastSeq);
+
+internal sealed record OutgoingBatch(long Id, ulong Seq, SyncTier Tier, byte[] Payload, int SampleCount, bool Atomic);
+
+internal sealed record QueueCounts(long PendingBatches, long PendingSamples, long InFlightBatches, long FailedBatches, long FailedSamples, long QueuedBytes, DateTimeOffset? OldestPending);
+
+/// <summary>
+/// The SDK's local SQLite database (WAL, synchronous=FULL): device identity, the durable batch queue and the anchors.
+/// Every mutation is one transaction; one connection, serialized by a lock.
+/// </summary>
+internal sealed class SyncStore : IAsyncDisposable
+{
+    private readonly SqliteConnection _db;
+    private readonly SemaphoreSlim _lock = new(1, 1);
+    private readonly TimeProvider _clock;
+
+    private SyncStore(SqliteConnection db, TimeProvider clock)
+    {
+        _db = db;
+        _clock = clock;
+    }
+
+    public string Path { get; private init; } = "";
+
+    public static async Task<SyncStore> OpenAsync(string path, TimeProvider clock, CancellationToken ct)
+    {
+        var full = System.IO.Path.GetFullPath(path);
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(full)!);
+        var cs = new SqliteConnectionStringBuilder { DataSource = full, Pooling = false, Mode = SqliteOpenMode.ReadWriteCreate }.ToString();
+        var db = new SqliteConnection(cs);
+        try
+        {
+            await db.OpenAsync(ct);
+            await ExecAsync(db, null, """
+                PRAGMA journal_mode=WAL;
+                PRAGMA synchronous=FULL;
+                PRAGMA busy_timeout=10000;
+                CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                CREATE TABLE IF NOT EXISTS batches(
+                  id INTEGER PRIMARY KEY AUTOINCREMENT,
+                  tier INTEGER NOT NULL,
+                  status INTEGER NOT NULL,
+                  seq INTEGER NULL,
+                  atomic INTEGER NOT NULL,
+                  attempts INTEGER NOT NULL DEFAULT 0,
+                  next_attempt_ms INTEGER NOT NULL,
+                  created_ms INTEGER NOT NULL,
+                  sample_count INTEGER NOT NULL,
+                  bytes INTEGER NOT NULL,
+                  anchors BLOB NULL,
+                  payload BLOB NOT NULL,
+                  last_error TEXT NULL);
+                CREATE INDEX IF NOT EXISTS ix_batches_dispatch ON batches(status, tier, id);
+                CREATE UNIQUE INDEX IF NOT EXISTS ix_batches_seq ON batches(seq) WHERE seq IS NOT NULL;
+                CREATE TABLE IF NOT EXISTS anchors(
+                  type INTEGER NOT NULL,
+                  vendor_type TEXT NOT NULL,
+                  committed BLOB NULL,
+                  committed_gen INTEGER NOT NULL DEFAULT 0,
+                  committed_ms INTEGER NOT NULL DEFAULT 0,
+                  enqueued BLOB NULL,
+                  enqueued_gen INTEGER NOT NULL DEFAULT 0,
+                  PRIMARY KEY(type, vendor_type));
+                """, ct);
+            return new SyncStore(db, clock) { Path = full };
+        }
+        catch
+        {
+            await db.DisposeAsync();
+            throw;
+        }
+    }
+
+    private long NowMs => _clock.GetUtcNow().ToUnixTimeMilliseconds();
+
+    // ---- device identity ----
+
+    /// <summary>The device row, or null when the store is new (never initialized).</summary>
+    public async Task<DeviceRow?> GetDeviceAsync(CancellationToken ct)
+    {
+        await _lock.WaitAsync(ct);
+        try
+        {
+            var meta = await ReadMetaAsync(ct);
+            if (!meta.TryGetValue("device_id", out var id))
+            {
+                return null;
+            }
+
+            return new DeviceRow(id, ulong.Parse(meta["epoch"]), meta["restored"] == "1", ulong.Parse(meta["last_seq"]));
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>Initializes a new store: the device id, epoch 0 (decided by the restore step), not restored.</summary>
+    public async Task<DeviceRow> InitializeDeviceAsync(string deviceId, CancellationToken ct)
+    {
+        await _lock.WaitAsync(ct);
+        try
+        {
+            using var tx = _db.BeginTransaction();
+            var meta = await ReadMetaAsync(ct, tx);
+            if (!meta.TryGetValue("device_id", out var existing))
+            {
+                await SetMetaAsync(tx, "device_id", deviceId, ct);
+                await SetMetaAsync(tx, "epoch", "0", ct);
+                await SetMetaAsync(tx, "restored", "0", ct);
+                await SetMetaAsync(tx, "last_seq", "0", ct);
+                await SetMetaAsync(tx, "created_ms", NowMs.ToString(), ct);
+                tx.Commit();
+                return new DeviceRow(deviceId, 0, false, 0);
+            }
+
+            tx.Commit();
+            return new DeviceRow(existing, ulong.Parse(meta["epoch"]), meta["restored"] == "1", ulong.Parse(meta["last_seq"]));
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>Finishes the restore of a new store: the new epoch and the server's committed anchors, in one transaction.</summary>
+    public async Task CompleteRestoreAsync(ulong epoch, IEnumerable<SourceAnchor> anchors, CancellationToken ct)
+    {
+        await _lock.WaitAsync(ct);
+        try
+        {
+            using var tx = _db.BeginTransaction();
+            var now = NowMs;
+            foreach (var a in anchors)
+            {
+                await ExecAsync(_db, tx, """
+                    INSERT INTO anchors(type, vendor_type, committed, committed_gen, committed_ms) VALUES($t, $v, $a, 0, $now)
+                    ON CONFLICT(type, vendor_type) DO UPDATE SET committed=excluded.committed, committed_ms=excluded.committed_ms
+                    WHERE anchors.committed_gen = 0
+                    """, ct, ("$t", (long)a.Type), ("$v", a.VendorType), ("$a", a.Anchor.ToByteArray()), ("$now", now));
+            }
+
+            await SetMetaAsync(tx, "epoch", epoch.ToString(), ct);
+            await SetMetaAsync(tx, "last_seq", "0", ct);
+            await SetMetaAsync(tx, "restored", "1", ct);
+            tx.Commit();
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    public async Task<string?> GetMetaAsync(string key, CancellationToken ct)
+    {
+        await _lock.WaitAsync(ct);
+        try
+        {
+            return (await ReadMetaAsync(ct)).GetValueOrDefault(key);
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    public async Task SetMetaAsync(string key, string value, CancellationToken ct)
+    {
+        await _lock.WaitAsync(ct);
+        try
+        {
+            await SetMetaAsync(null, key, value, ct);
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    // ---- queue ----
+
+    /// <summary>
+    /// Stores <paramref name="batches"/> in one transaction (all or nothing) and records the anchors they carry as the
+    /// "enqueued" read position. Throws <see cref="QueueFullException"/> when the bounds would be exceeded.
+    /// <paramref name="onCommitted"/> runs after the commit, still under the store lock (before any dispatch can see them).
+    /// </summary>
+    public async Task<IReadOnlyList<long>> EnqueueAsync(
+        IReadOnlyList<(Batch Batch, SyncTier Tier, int Items)> batches, long maxSamples, long maxBytes,
+        Action<IReadOnlyList<long>>? onCommitted, CancellationToken ct)
+    {
+        await _lock.WaitAsync(ct);
+        try
+        {
+            using var tx = _db.BeginTransaction();
+            long queuedSamples = 0, queuedBytes = 0;
+            using (var cmd = Command(tx, "SELECT COALESCE(SUM(sample_count),0), COALESCE(SUM(bytes),0) FROM batches"))
+            using (var r = await cmd.ExecuteReaderAsync(ct))
+            {
+                await r.ReadAsync(ct);
+                queuedSamples = r.GetInt64(0);
+                queuedBytes = r.GetInt64(1);
+            }
+
+            var payloads = new List<byte[]>(batches.Count);
+            long addSamples = 0, addBytes = 0;
+            foreach (var (batch, _, items) in batches)
+            {
+                var bytes = batch.ToByteArray();
+                payloads.Add(bytes);
+                addSamples += items;
+                addBytes += bytes.Length;
+            }
+
+            if (queuedSamples + addSamples > maxSamples || queuedBytes + addBytes > maxBytes)
+            {
+                throw new QueueFullException(
+                    $"The sync queue is full: {queuedSamples} items / {queuedBytes} bytes queued, limits {maxSamples} items / {maxBytes} bytes; this enqueue adds {addSamples} items / {addBytes} bytes. Nothing was enqueued.")
+                {
+                    QueuedSamples = queuedSamples,
+                    QueuedBytes = queuedBytes,
+                    RequestedSamples = addSamples,
+                    RequestedBytes = addBytes,
+                };
+            }
+
+            var now = NowMs;
+            var ids = new List<long>(batches.Count);
+            using var insert = Command(tx, """
+                INSERT INTO batches(tier, status, seq, atomic, attempts, next_attempt_ms, created_ms, sample_count, bytes, anchors, payload)
+                VALUES($tier, 0, NULL, $atomic, 0, $now, $now, $count, $bytes, $anchors, $payload) RETURNING id
+                """);
+            var pTier = insert.Parameters.Add("$tier", SqliteType.Integer);
+            var pAtomic = insert.Parameters.Add("$atomic", SqliteType.Integer);
+            insert.Parameters.AddWithValue("$now", now);
+            var pCount = insert.Parameters.Add("$count", SqliteType.Integer);
+            var pBytes = insert.Parameters.Add("$bytes", SqliteType.Integer);
+            var pAnchors = insert.Parameters.Add("$anchors", SqliteType.Blob);
+            var pPayload = insert.Parameters.Add("$payload", SqliteType.Blob);
+            for (var i = 0; i < batches.Count; i++)
+            {
+                var (batch, tier, items) = batches[i];
+                pTier.Value = (long)tier;
+                pAtomic.Value = batch.Atomic ? 1L : 0L;
+                pCount.Value = (long)items;
+                pBytes.Value = (long)payloads[i].Length;
+                pAnchors.Value = batch.Anchors.Count > 0 ? AnchorsOnly(batch).ToByteArray() : DBNull.Value;
+                pPayload.Value = payloads[i];
+                var id = (long)(await insert.ExecuteScalarAsync(ct))!;
+                ids.Add(id);
+                foreach (var a in batch.Anchors)
+                {
+                    await ExecAsync(_db, tx, """
+                        INSERT INTO anchors(type, vendor_type, enqueued, enqueued_gen) VALUES($t, $v, $a, $gen)
+                        ON CONFLICT(type, vendor_type) DO UPDATE SET enqueued=excluded.enqueued, enqueued_gen=excluded.enqueued_gen
+                        WHERE anchors.enqueued_gen < excluded.enqueued_gen
+                        """, ct, ("$t", (long)a.Type), ("$v", a.VendorType), ("$a", a.Anchor.ToByteArray()), ("$gen", id));
+                }
+            }
+
+            tx.Commit();
+            onCommitted?.Invoke(ids);
+            return ids;
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>Batches with an assigned batch_seq, in seq order (to be resent after a reconnect).</summary>
+    public async Task<IReadOnlyList<OutgoingBatch>> GetInFlightAsync(CancellationToken ct)
+    {
+        await _lock.WaitAsync(ct);
+        try
+        {
+            using var cmd = Command(null, "SELECT id, seq, tier, payload, sample_count, atomic FROM batches WHERE status=1 ORDER BY seq");
+            return await ReadOutgoingAsync(cmd, ct);
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>Assigns the next batch_seq to the next pending batch (tier, then enqueue order), durably; null when none is pending.</summary>
+    public async Task<OutgoingBatch?> AssignNextAsync(CancellationToken ct)
+    {
+        await _lock.WaitAsync(ct);
+        try
+        {
+            using var tx = _db.BeginTransaction();
+            long id;
+            using (var pick = Command(tx, "SELECT id FROM batches WHERE status=0 ORDER BY tier, id LIMIT 1"))
+            {
+                var o = await pick.ExecuteScalarAsync(ct);
+                if (o is null)
+                {
+                    return null;
+                }
+
+                id = (long)o;
+            }
+
+            var meta = await ReadMetaAsync(ct, tx);
+            var seq = ulong.Parse(meta["last_seq"]) + 1;
+            await SetMetaAsync(tx, "last_seq", seq.ToString(), ct);
+            await ExecAsync(_db, tx, "UPDATE batches SET status=1, seq=$seq WHERE id=$id", ct, ("$seq", (long)seq), ("$id", id));
+            using var read = Command(tx, "SELECT id, seq, tier, payload, sample_count, atomic FROM batches WHERE id=$id");
+            read.Parameters.AddWithValue("$id", id);
+            var result = (await ReadOutgoingAsync(read, ct))[0];
+            tx.Commit();
+            return result;
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>
+    /// Aligns the local numbering with the server's high-water mark <paramref name="hwm"/> of our epoch: in-flight batches
+    /// with seq &lt;= hwm were committed (they are resent to get their original ack, flagged duplicate); the others were not,
+    /// and are renumbered contiguously from hwm + 1 in their current order. Returns how many were renumbered.
+    /// </summary>
+    public async Task<int> RenumberAsync(ulong hwm, CancellationToken ct)
+    {
+        await _lock.WaitAsync(ct);
+        try
+        {
+            using var tx = _db.BeginTransaction();
+            var above = new List<(long Id, long Seq)>();
+            using (var cmd = Command(tx, "SELECT id, seq FROM batches WHERE status=1 AND seq > $hwm ORDER BY seq"))
+            {
+                cmd.Parameters.AddWithValue("$hwm", (long)hwm);
+                using var r = await cmd.ExecuteReaderAsync(ct);
+                while (await r.ReadAsync(ct))
+                {
+                    above.Add((r.GetInt64(0), r.GetInt64(1)));
+                }
+            }
+
+            var next = (long)hwm;
+            var renumbered = 0;
+            foreach (var (id, seq) in above)
+            {
+                next++;
+                if (seq != next)
+                {
+                    await ExecAsync(_db, tx, "UPDATE batches SET seq=$seq WHERE id=$id", ct, ("$seq", next), ("$id", id));
+                    renumbered++;
+                }
+            }
+
+            var meta = await ReadMetaAsync(ct, tx);
+            var maxAssigned = Math.Max(next, (long)hwm);
+            if (ulong.Parse(meta["last_seq"]) != (ulong)maxAssigned)
+            {
+                await SetMetaAsync(tx, "last_seq", maxAssigned.ToString(), ct);
+            }
+
+            tx.Commit();
+            return renumbered;
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>Removes an acked batch and commits its anchors (unless a later batch already committed newer ones), in one transaction.</summary>
+    public async Task<IReadOnlyList<SourceAnchor>> CompleteAsync(long id, CancellationToken ct)
+    {
+        await _lock.WaitAsync(ct);
+        try
+        {
+            using var tx = _db.BeginTransaction();
+            byte[]? anchorBytes = null;
+            using (var cmd = Command(tx, "SELECT anchors FROM batches WHERE id=$id"))
+            {
+                cmd.Parameters.AddWithValue("$id", id);
+                var o = await cmd.ExecuteScalarAsync(ct);
+                if (o is null)
+                {
+                    return [];
+                }
+
+                anchorBytes = o as byte[];
+            }
+
+            var committed = new List<SourceAnchor>();
+            if (anchorBytes is not null)
+            {
+                var now = NowMs;
+                foreach (var a in Batch.Parser.ParseFrom(anchorBytes).Anchors)
+                {
+                    var changed = await ExecAsync(_db, tx, """
+                        INSERT INTO anchors(type, vendor_type, committed, committed_gen, committed_ms) VALUES($t, $v, $a, $gen, $now)
+                        ON CONFLICT(type, vendor_type) DO UPDATE SET committed=excluded.committed, committed_gen=excluded.committed_gen, committed_ms=excluded.committed_ms
+                        WHERE anchors.committed_gen < excluded.committed_gen
+                        """, ct, ("$t", (long)a.Type), ("$v", a.VendorType), ("$a", a.Anchor.ToByteArray()), ("$gen", id), ("$now", now));
+                    if (changed > 0)
+                    {
+                        committed.Add(a);
+                    }
+                }
+            }
+
+            await ExecAsync(_db, tx, "DELETE FROM batches WHERE id=$id", ct, ("$id", id));
+            tx.Commit();
+            return committed;
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>Marks a batch as failed (poison): kept for inspection, its batch_seq released.</summary>
+    public async Task FailAsync(long id, string error, CancellationToken ct)
+    {
+        await _lock.WaitAsync(ct);
+        try
+        {
+            await ExecAsync(_db, null, "UPDATE batches SET status=2, seq=NULL, attempts=attempts+1, last_error=$e WHERE id=$id", ct, ("$e", error), ("$id", id));
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>Records a failed attempt of the given batches.</summary>
+    public async Task RecordAttemptFailureAsync(IReadOnlyCollection<long> ids, string error, DateTimeOffset nextAttempt, CancellationToken ct)
+    {
+        await _lock.WaitAsync(ct);
+        try
+        {
+            using var tx = _db.BeginTransaction();
+            foreach (var id in ids)
+            {
+                await ExecAsync(_db, tx, "UPDATE batches SET attempts=attempts+1, last_error=$e WHERE id=$id", ct, ("$e", error), ("$id", id));
+            }
+
+            await ExecAsync(_db, tx, "UPDATE batches SET next_attempt_ms=$n WHERE status IN (0,1)", ct, ("$n", nextAttempt.ToUnixTimeMilliseconds()));
+            tx.Commit();
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>Moves every failed batch back to pending. Returns how many.</summary>
+    public async Task<int> RetryFailedAsync(CancellationToken ct)
+    {
+        await _lock.WaitAsync(ct);
+        try
+        {
+            return await ExecAsync(_db, null, "UPDATE batches SET status=0, seq=NULL, attempts=0, next_attempt_ms=$n WHERE status=2", ct, ("$n", NowMs));
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    public async Task<IReadOnlyList<QueuedBatchInfo>> ListAsync(QueuedBatchStatus? status, int limit, CancellationToken ct)
+    {
+        await _lock.WaitAsync(ct);
+        try
+        {
+            using var cmd = Command(null, status is null
+                ? "SELECT id, tier, status, seq, attempts, created_ms, next_attempt_ms, sample_count, bytes, anchors, last_error FROM batches ORDER BY status, tier, id LIMIT $limit"
+                : "SELECT id, tier, status, seq, attempts, created_ms, next_attempt_ms, sample_count, bytes, anchors, last_error FROM batches WHERE status=$s ORDER BY tier, id LIMIT $limit");
+            cmd.Parameters.AddWithValue("$limit", (long)limit);
+            if (status is not null)
+            {
+                cmd.Parameters.AddWithValue("$s", (long)status.Value);
+            }
+
+            var list = new List<QueuedBatchInfo>();
+            using var r = await cmd.ExecuteReaderAsync(ct);
+            while (await r.ReadAsync(ct))
+            {
+                IReadOnlyList<SourceAnchor> anchors = r.IsDBNull(9) ? [] : [.. Batch.Parser.ParseFrom((byte[])r.GetValue(9)).Anchors];
+                list.Add(new QueuedBatchInfo(
+                    r.GetInt64(0), (SyncTier)r.GetInt64(1), (QueuedBatchStatus)r.GetInt64(2), r.IsDBNull(3) ? null : (ulong)r.GetInt64(3),
+                    r.GetInt32(4), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(5)), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(6)),
+                    r.GetInt32(7), r.GetInt32(8), anchors, r.IsDBNull(10) ? null : r.GetString(10)));
+            }
+
+            return list;
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>The payload of a batch (for inspection of poison batches).</summary>
+    public async Task<Batch?> GetBatchAsync(long id, CancellationToken ct)
+    {
+        await _lock.WaitAsync(ct);
+        try
+        {
+            using var cmd = Command(null, "SELECT payload FROM batches WHERE id=$id");
+            cmd.Parameters.AddWithValue("$id", id);
+            return await cmd.ExecuteScalarAsync(ct) is byte[] bytes ? Batch.Parser.ParseFrom(bytes) : null;
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    public async Task<QueueCounts> GetCountsAsync(CancellationToken ct)
+    {
+        await _lock.WaitAsync(ct);
+        try
+        {
+            using var cmd = Command(null, """
+                SELECT
+                  COALESCE(SUM(CASE WHEN status IN (0,1) THEN 1 ELSE 0 END),0),
+                  COALESCE(SUM(CASE WHEN status IN (0,1) THEN sample_count ELSE 0 END),0),
+                  COALESCE(SUM(CASE WHEN status=1 THEN 1 ELSE 0 END),0),
+                  COALESCE(SUM(CASE WHEN status=2 THEN 1 ELSE 0 END),0),
+                  COALESCE(SUM(CASE WHEN status=2 THEN sample_count ELSE 0 END),0),
+                  COALESCE(SUM(bytes),0),
+                  MIN(CASE WHEN status IN (0,1) THEN created_ms END)
+                FROM batches
+                """);
+            using var r = await cmd.ExecuteReaderAsync(ct);
+            await r.ReadAsync(ct);
+            return new QueueCounts(r.GetInt64(0), r.GetInt64(1), r.GetInt64(2), r.GetInt64(3), r.GetInt64(4), r.GetInt64(5),
+                r.IsDBNull(6) ? null : DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(6)));
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>Committed anchors per type.</summary>
+    public async Task<IReadOnlyList<CommittedAnchor>> GetCommittedAnchorsAsync(CancellationToken ct)
+    {
+        await _lock.WaitAsync(ct);
+        try
+        {
+            using var cmd = Command(null, "SELECT type, vendor_type, committed, committed_ms FROM anchors WHERE committed IS NOT NULL ORDER BY type, vendor_type");
+            var list = new List<CommittedAnchor>();
+            using var r = await cmd.ExecuteReaderAsync(ct);
+            while (await r.ReadAsync(ct))
+            {
+                list.Add(new CommittedAnchor((DataType)r.GetInt64(0), r.GetString(1), ByteString.CopyFrom((byte[])r.GetValue(2)),
+                    DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(3))));
+            }
+
+            return list;
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>Where to read a source from: the anchor of the newest enqueued batch for the type, else the committed one, else empty.</summary>
+    public async Task<ByteString> GetReadAnchorAsync(DataType type, string vendorType, CancellationToken ct)
+    {
+        await _lock.WaitAsync(ct);
+        try
+        {
+            using var cmd = Command(null, "SELECT COALESCE(enqueued, committed) FROM anchors WHERE type=$t AND vendor_type=$v");
+            cmd.Parameters.AddWithValue("$t", (long)type);
+            cmd.Parameters.AddWithValue("$v", vendorType);
+            return await cmd.ExecuteScalarAsync(ct) is byte[] bytes ? ByteString.CopyFrom(bytes) : ByteString.Empty;
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>Runs PRAGMA integrity_check and returns its answer ("ok" when healthy).</summary>
+    public async Task<string> IntegrityCheckAsync(CancellationToken ct)
+    {
+        await _lock.WaitAsync(ct);
+        try
+        {
+            using var cmd = Command(null, "PRAGMA integrity_check");
+            return (string)(await cmd.ExecuteScalarAsync(ct))!;
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _lock.WaitAsync();
+        try
+        {
+            await _db.DisposeAsync();
+        }
+        finally
+        {
+            _lock.Release();
+            _lock.Dispose();
+        }
+    }
+
+    // ---- helpers ----
+
+    private static Batch AnchorsOnly(Batch batch)
+    {
+        var b = new Batch();
+        b.Anchors.Add(batch.Anchors);
+        return b;
+    }
+
+    private SqliteCommand Command(SqliteTransaction? tx, string sql)
+    {
+        var cmd = _db.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.Transaction = tx;
+        return cmd;
+    }
+
+    private static async Task<int> ExecAsync(SqliteConnection db, SqliteTransaction? tx, string sql, CancellationToken ct, params (string Name, object Value)[] args)
+    {
+        using var cmd = db.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.Transaction = tx;
+        foreach (var (name, value) in args)
+        {
+            cmd.Parameters.AddWithValue(name, value);
+        }
+
+        return await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    private async Task<Dictionary<string, string>> ReadMetaAsync(CancellationToken ct, SqliteTransaction? tx = null)
+    {
+        using var cmd = Command(tx, "SELECT key, value FROM meta");
+        var meta = new Dictionary<string, string>(StringComparer.Ordinal);
+        using var r = await cmd.ExecuteReaderAsync(ct);
+        while (await r.ReadAsync(ct))
+        {
+            meta[r.GetString(0)] = r.GetString(1);
+        }
+
+        return meta;
+    }
+
+    private Task<int> SetMetaAsync(SqliteTransaction? tx, string key, string value, CancellationToken ct) =>
+        ExecAsync(_db, tx, "INSERT INTO meta(key, value) VALUES($k, $v) ON CONFLICT(key) DO UPDATE SET value=excluded.value", ct, ("$k", key), ("$v", value));
+
+    private static async Task<IReadOnlyList<OutgoingBatch>> ReadOutgoingAsync(SqliteCommand cmd, CancellationToken ct)
+    {
+        var list = new List<OutgoingBatch>();
+        using var r = await cmd.ExecuteReaderAsync(ct);
+        while (await r.ReadAsync(ct))
+        {
+            list.Add(new OutgoingBatch(r.GetInt64(0), (ulong)r.GetInt64(1), (SyncTier)r.GetInt64(2), (byte[])r.GetValue(3), r.GetInt32(4), r.GetInt64(5) != 0));
+        }
+
+        return list;
+    }
+}
