@@ -233,6 +233,8 @@ internal sealed class ClientCall<TRequest, TResponse> : IDisposable
         await ResponseHeadersAsync;
         using var linked = cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(_callCts.Token, cancellationToken) : null;
         var token = linked?.Token ?? _callCts.Token;
+        var batch = new List<TResponse>();
+        var max = _channel.Options.MaxReceiveMessageSize ?? int.MaxValue;
         while (true)
         {
             if (_status is { } done && _body is null)
@@ -245,11 +247,12 @@ internal sealed class ClientCall<TRequest, TResponse> : IDisposable
                 yield break;
             }
 
-            TResponse? message;
+            bool more;
+            batch.Clear();
             try
             {
-                message = await ReadNextAsync(token);
-                if (message is null)
+                more = _body is not null && await GrpcFraming.ReadBatchAsync(_body, _method.ResponseParser, max, _responseEncoding, batch, token);
+                if (!more)
                 {
                     FinishFromTrailers();
                 }
@@ -265,7 +268,7 @@ internal sealed class ClientCall<TRequest, TResponse> : IDisposable
                 throw Fail(ex);
             }
 
-            if (message is null)
+            if (!more)
             {
                 var status = _status!.Value;
                 if (status.Code != StatusCode.OK)
@@ -276,7 +279,10 @@ internal sealed class ClientCall<TRequest, TResponse> : IDisposable
                 yield break;
             }
 
-            yield return message;
+            foreach (var message in batch)
+            {
+                yield return message;
+            }
         }
     }
 

@@ -96,6 +96,52 @@ internal static class GrpcFraming
         }
     }
 
+    /// <summary>
+    /// Reads every complete message currently buffered (at least one) into <paramref name="into"/> with a single
+    /// ReadAsync/AdvanceTo, or returns false at a clean end of stream. Streaming reads use this to amortize pipe costs.
+    /// </summary>
+    public static async ValueTask<bool> ReadBatchAsync<T>(PipeReader reader, MessageParser<T> parser, int maxMessageSize, string? encoding, List<T> into, CancellationToken cancellationToken)
+        where T : class, IMessage<T>
+    {
+        while (true)
+        {
+            var result = await reader.ReadAsync(cancellationToken);
+            var buffer = result.Buffer;
+            try
+            {
+                while (TryReadFrame(ref buffer, maxMessageSize, out var compressed, out var payload))
+                {
+                    into.Add(ParsePayload(parser, payload, compressed, encoding, maxMessageSize));
+                }
+            }
+            catch
+            {
+                reader.AdvanceTo(result.Buffer.Start, result.Buffer.End);
+                throw;
+            }
+
+            if (into.Count > 0)
+            {
+                reader.AdvanceTo(buffer.Start, result.Buffer.End);
+                return true;
+            }
+
+            if (result.IsCompleted || result.IsCanceled)
+            {
+                if (buffer.Length > 0)
+                {
+                    reader.AdvanceTo(buffer.Start, buffer.End);
+                    throw new RpcException(StatusCode.Internal, $"Incomplete gRPC message at end of stream ({buffer.Length} bytes of a frame).");
+                }
+
+                reader.AdvanceTo(buffer.End);
+                return false;
+            }
+
+            reader.AdvanceTo(buffer.Start, buffer.End);
+        }
+    }
+
     public static T ParsePayload<T>(MessageParser<T> parser, ReadOnlySequence<byte> payload, bool compressed, string? encoding, int maxMessageSize)
         where T : IMessage<T>
     {

@@ -177,15 +177,15 @@ internal sealed class HttpServerCallContext : ServerCallContext, IDisposable
             ? CancellationTokenSource.CreateLinkedTokenSource(CancellationToken, cancellationToken)
             : null;
         var token = linked?.Token ?? CancellationToken;
-        while (true)
+        var batch = new List<TReq>();
+        while (await GrpcFraming.ReadBatchAsync(reader, parser, MaxReceiveMessageSize, _requestEncoding, batch, token))
         {
-            var message = await GrpcFraming.ReadMessageAsync(reader, parser, MaxReceiveMessageSize, _requestEncoding, token);
-            if (message is null)
+            foreach (var message in batch)
             {
-                yield break;
+                yield return message;
             }
 
-            yield return message;
+            batch.Clear();
         }
     }
 
