@@ -15,7 +15,19 @@ internal sealed partial class SyncService
     public async Task Sync(IAsyncEnumerable<SyncRequest> requests, IServerStreamWriter<SyncResponse> responses, ServerCallContext context)
     {
         var userId = await AuthenticateAsync(context);
-        await using var incoming = requests.GetAsyncEnumerator(context.CancellationToken);
+        var incoming = requests.GetAsyncEnumerator(context.CancellationToken);
+        try
+        {
+            await SyncAsync(userId, incoming, responses, context);
+        }
+        finally
+        {
+            await DisposeAbandonedAsync(incoming);
+        }
+    }
+
+    private async Task SyncAsync(string userId, IAsyncEnumerator<SyncRequest> incoming, IServerStreamWriter<SyncResponse> responses, ServerCallContext context)
+    {
         var device = await ReadHelloAsync(incoming);
         var welcome = await pipeline.WelcomeAsync(userId, device, context.CancellationToken);
         await responses.WriteAsync(new SyncResponse { Welcome = welcome }, context.CancellationToken);
@@ -47,6 +59,21 @@ internal sealed partial class SyncService
         if (lifetime.ApplicationStopping.IsCancellationRequested)
         {
             throw new RpcException(StatusCode.Unavailable, "server is shutting down; every batch sent before this was acked. Reconnect with backoff.");
+        }
+    }
+
+    /// <summary>
+    /// Reading stops early on shutdown or a failed ack, leaving a read pending; disposing the enumerator then fails,
+    /// and that failure must not replace the status the call ends with. The call's own teardown ends the read.
+    /// </summary>
+    private static async ValueTask DisposeAbandonedAsync(IAsyncEnumerator<SyncRequest> incoming)
+    {
+        try
+        {
+            await incoming.DisposeAsync();
+        }
+        catch (Exception error) when (error is InvalidOperationException or NotSupportedException or OperationCanceledException)
+        {
         }
     }
 
