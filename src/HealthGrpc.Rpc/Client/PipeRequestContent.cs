@@ -48,6 +48,9 @@ internal sealed class PipeRequestContent : HttpContent
         var reader = _pipe.Reader;
         try
         {
+            // SocketsHttpHandler holds HTTP/2 request HEADERS until the first body flush; send them now so a duplex
+            // server sees the call (and can answer headers) before the client writes anything.
+            await stream.FlushAsync(cancellationToken);
             while (true)
             {
                 var result = await reader.ReadAsync(cancellationToken);
