@@ -12,6 +12,7 @@ namespace HealthGrpc.Storage.Tests;
 /// rows/s and the ratio; asserts only a low floor (the machines are shared and noisy). The bench/ harness does the
 /// real sizing.
 /// </summary>
+[Collection(nameof(ThroughputCollection))]
 public sealed class ThroughputTests(ITestOutputHelper output) : IDisposable
 {
     private readonly TempDirectory _directory = new();
@@ -45,19 +46,31 @@ public sealed class ThroughputTests(ITestOutputHelper output) : IDisposable
         // Warm-up (JIT, file creation) on a separate file.
         await using (var warm = await SqliteHealthStore.OpenAsync(_directory.File("warm.db")).T30())
         {
-            await warm.CommitAsync(Batch("w", "w", 1, samples.Take(20_000).ToList()), CancellationToken.None).T30();
+            for (var seq = 1; seq <= 40; seq++)
+            {
+                await warm.CommitAsync(Batch("w", "w", (ulong)seq, samples.GetRange(seq * 500, 500)), CancellationToken.None).T30();
+            }
         }
 
         RawInsertBaseline.InsertSamples(_directory.File("warm-raw.db"), "w", samples.Take(20_000).ToList());
 
-        var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
-        var storeElapsed = await MeasureStoreAsync(samples, Devices, BatchSize, BatchesPerDevice);
-        var cpu1 = Process.GetCurrentProcess().TotalProcessorTime;
-        var rawElapsed = RawInsertBaseline.InsertSamples(_directory.File("raw.db"), "raw-user", samples);
-        var cpu2 = Process.GetCurrentProcess().TotalProcessorTime;
-        var storeCpu = Total / (cpu1 - cpu0).TotalSeconds;
-        var rawCpu = Total / (cpu2 - cpu1).TotalSeconds;
+        // Alternate the two twice and keep each one's best run: the box is shared, so one run alone says little.
+        TimeSpan storeElapsed = TimeSpan.MaxValue, rawElapsed = TimeSpan.MaxValue, storeCpuTime = TimeSpan.MaxValue, rawCpuTime = TimeSpan.MaxValue;
+        for (var round = 0; round < 2; round++)
+        {
+            var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+            var raw = RawInsertBaseline.InsertSamples(_directory.File($"raw-{round}.db"), "raw-user", samples);
+            var cpu1 = Process.GetCurrentProcess().TotalProcessorTime;
+            var store = await MeasureStoreAsync(_directory.File($"store-{round}.db"), samples, Devices, BatchSize, BatchesPerDevice);
+            var cpu2 = Process.GetCurrentProcess().TotalProcessorTime;
+            rawElapsed = raw < rawElapsed ? raw : rawElapsed;
+            storeElapsed = store < storeElapsed ? store : storeElapsed;
+            rawCpuTime = cpu1 - cpu0 < rawCpuTime ? cpu1 - cpu0 : rawCpuTime;
+            storeCpuTime = cpu2 - cpu1 < storeCpuTime ? cpu2 - cpu1 : storeCpuTime;
+        }
 
+        var storeCpu = Total / storeCpuTime.TotalSeconds;
+        var rawCpu = Total / rawCpuTime.TotalSeconds;
         var storeRate = Total / storeElapsed.TotalSeconds;
         var rawRate = Total / rawElapsed.TotalSeconds;
         output.WriteLine($"CommitAsync: {Total:N0} samples in {storeElapsed.TotalMilliseconds:N0} ms = {storeRate:N0} rows/s " +
@@ -83,9 +96,9 @@ public sealed class ThroughputTests(ITestOutputHelper output) : IDisposable
         }
     }
 
-    private async Task<TimeSpan> MeasureStoreAsync(List<SampleRecord> samples, int devices, int batchSize, int batchesPerDevice)
+    private static async Task<TimeSpan> MeasureStoreAsync(string path, List<SampleRecord> samples, int devices, int batchSize, int batchesPerDevice)
     {
-        await using var store = await SqliteHealthStore.OpenAsync(_directory.File("store.db")).T30();
+        await using var store = await SqliteHealthStore.OpenAsync(path).T30();
         var user = "bench-user";
         await store.CreateUserAsync(user, CancellationToken.None).T30();
         var batches = new List<IngestBatch>[devices];
@@ -116,3 +129,7 @@ public sealed class ThroughputTests(ITestOutputHelper output) : IDisposable
         return elapsed;
     }
 }
+
+/// <summary>The throughput measurement runs alone, not next to the other test classes.</summary>
+[CollectionDefinition(nameof(ThroughputCollection), DisableParallelization = true)]
+public sealed class ThroughputCollection;

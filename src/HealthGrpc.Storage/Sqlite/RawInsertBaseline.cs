@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Microsoft.Data.Sqlite;
 
 namespace HealthGrpc.Storage.Sqlite;
@@ -17,6 +18,7 @@ public static class RawInsertBaseline
     /// (created and migrated if needed), committing every <paramref name="rowsPerTransaction"/> rows. Returns the time
     /// spent inserting and committing (schema setup excluded).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static TimeSpan InsertSamples(string path, string userId, IReadOnlyList<SampleRecord> samples, int rowsPerTransaction = 50_000)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Data.Sqlite;
 
 namespace HealthGrpc.Storage.Sqlite;
@@ -22,7 +23,7 @@ internal sealed class SqliteWriter : IDisposable
 
     private readonly byte[] _uuid = new byte[16];
 
-    private readonly SqliteCommand _begin, _commit, _rollback, _savepoint, _release, _rollbackTo;
+    private readonly SqliteCommand _begin, _commit, _rollback;
     private readonly SqliteCommand _selectUser, _insertUser, _selectUserSeq, _updateUserSeq, _hasTombstones;
     private readonly SqliteCommand _insertToken;
     private readonly SqliteCommand _selectDevice, _insertDevice, _updateDevice, _upsertEpoch, _selectAck, _insertBatch, _upsertAnchor;
@@ -53,9 +54,6 @@ internal sealed class SqliteWriter : IDisposable
             _begin = Prepare("BEGIN IMMEDIATE");
             _commit = Prepare("COMMIT");
             _rollback = Prepare("ROLLBACK");
-            _savepoint = Prepare("SAVEPOINT batch");
-            _release = Prepare("RELEASE batch");
-            _rollbackTo = Prepare("ROLLBACK TO batch");
 
             _selectUser = Prepare("SELECT id FROM users WHERE user_id = $u", ("$u", SqliteType.Text));
             _insertUser = Prepare(
@@ -246,18 +244,6 @@ internal sealed class SqliteWriter : IDisposable
         }
     }
 
-    public void Savepoint() => _savepoint.ExecuteNonQuery();
-
-    public void Release() => _release.ExecuteNonQuery();
-
-    /// <summary>Undoes the current batch's writes; throws when the transaction itself is gone (then the group fails).</summary>
-    public void RollbackToSavepoint()
-    {
-        DropPending();
-        _rollbackTo.ExecuteNonQuery();
-        _release.ExecuteNonQuery();
-    }
-
     private void DropPending()
     {
         _pendingUsers.Clear();
@@ -313,7 +299,7 @@ internal sealed class SqliteWriter : IDisposable
 
     // ---- batches -------------------------------------------------------------------------------------------------
 
-    /// <summary>Evaluates and (when in sequence) applies one batch inside the open transaction and savepoint.</summary>
+    /// <summary>Evaluates and (when in sequence) applies one batch inside the open transaction.</summary>
     public CommitOutcome ApplyBatch(IngestBatch batch, DateTimeOffset commitTime)
     {
         var nowMs = commitTime.ToUnixTimeMilliseconds();
@@ -489,6 +475,8 @@ internal sealed class SqliteWriter : IDisposable
         }
     }
 
+    // Hot loops run once per batch: without this they would stay in tier-0 (on-stack-replaced) code for a long time.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ApplySamples(IReadOnlyList<SampleRecord> samples, ref Counts counts)
     {
         for (var i = 0; i < samples.Count; i++)
@@ -562,6 +550,7 @@ internal sealed class SqliteWriter : IDisposable
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private int InsertSample(SampleRecord sample, string? syncId)
     {
         var insert = _insertSample;
