@@ -202,7 +202,7 @@ internal sealed class HttpServerCallContext : ServerCallContext, IDisposable
             CancellationToken.ThrowIfCancellationRequested();
             PrepareHeaders(null);
             var writer = _http.Response.BodyWriter;
-            GrpcFraming.WriteMessage(writer, message, _options.MaxSendMessageSize, _responseCompression == GrpcProtocol.Gzip);
+            GrpcFraming.WriteMessage(writer, message, _options.MaxSendMessageSize, _responseCompression == GrpcProtocol.Gzip && !WriteOptions.NoCompress);
             _wroteMessage = true;
             if (flush)
             {

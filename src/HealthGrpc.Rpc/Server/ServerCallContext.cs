@@ -47,7 +47,8 @@ public abstract class ServerCallContext
 
 /// <summary>Write hints for streamed responses.</summary>
 /// <param name="BufferHint">When true, a write is not flushed to the network immediately (it goes out with the next flush or at the end of the call).</param>
-public sealed record WriteOptions(bool BufferHint = false)
+/// <param name="NoCompress">When true, messages are sent uncompressed (flag 0) even if the response uses gzip.</param>
+public sealed record WriteOptions(bool BufferHint = false, bool NoCompress = false)
 {
     public static WriteOptions Default { get; } = new();
 }
