@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using Google.Protobuf;
-using Google.Protobuf.Reflection;
 using HealthGrpc.Contracts.V1;
 using HealthGrpc.Rpc;
 using Polly;
@@ -51,7 +50,7 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
         _channel = channel;
         DeviceId = deviceId;
         _credentials = options.CredentialsProvider ?? new StaticCredentialsProvider(options.AccessToken);
-        var service = SyncReflection.Descriptor.FindTypeByName<ServiceDescriptor>("healthgrpc.v1.SyncService");
+        var service = SyncReflection.Descriptor.Services.First(s => s.FullName == "healthgrpc.v1.SyncService");
         _syncMethod = RpcMethod<SyncRequest, SyncResponse>.From(service.FindMethodByName("Sync"));
         _checkpointMethod = RpcMethod<GetCheckpointRequest, GetCheckpointResponse>.From(service.FindMethodByName("GetCheckpoint"));
 
