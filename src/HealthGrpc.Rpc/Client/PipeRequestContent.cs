@@ -61,12 +61,26 @@ internal sealed class PipeRequestContent : HttpContent
                 }
 
                 reader.AdvanceTo(buffer.End);
-                if (!buffer.IsEmpty)
+                var completed = result.IsCompleted || result.IsCanceled;
+
+                // Drain whatever else arrived meanwhile before paying for one flush.
+                while (!completed && reader.TryRead(out result))
                 {
-                    await stream.FlushAsync(cancellationToken);
+                    foreach (var segment in result.Buffer)
+                    {
+                        await stream.WriteAsync(segment, cancellationToken);
+                    }
+
+                    reader.AdvanceTo(result.Buffer.End);
+                    completed = result.IsCompleted || result.IsCanceled;
+                    if (result.Buffer.IsEmpty)
+                    {
+                        break;
+                    }
                 }
 
-                if (result.IsCompleted || result.IsCanceled)
+                await stream.FlushAsync(cancellationToken);
+                if (completed)
                 {
                     break;
                 }
