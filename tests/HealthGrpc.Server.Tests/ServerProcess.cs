@@ -1,0 +1,86 @@
+using System.Diagnostics;
+using HealthGrpc.Rpc;
+
+namespace HealthGrpc.Server.Tests;
+
+/// <summary>
+/// The real server as a child process (the same HealthGrpc.Server.dll users run), so a test can SIGKILL it and
+/// prove that durability does not depend on a graceful shutdown.
+/// </summary>
+internal sealed class ServerProcess : IDisposable
+{
+    private static readonly string ServerDll = Path.Combine(AppContext.BaseDirectory, "HealthGrpc.Server.dll");
+    private readonly Process _process;
+
+    private ServerProcess(Process process, Uri address)
+    {
+        _process = process;
+        Address = address;
+        Channel = RpcChannel.Create(address);
+    }
+
+    public Uri Address { get; }
+
+    public RpcChannel Channel { get; }
+
+    /// <summary>Runs `HealthGrpc.Server create-user` against the file and returns the printed token.</summary>
+    public static async Task<string> CreateUserAsync(string databasePath, string userId)
+    {
+        using var process = Start("create-user", userId, "--store", databasePath);
+        var token = (await process.StandardOutput.ReadToEndAsync().Bounded()).Trim();
+        await process.WaitForExitAsync().Bounded();
+        Assert.True(process.ExitCode == 0, $"create-user failed: {await process.StandardError.ReadToEndAsync()}");
+        return token;
+    }
+
+    /// <summary>Starts `HealthGrpc.Server` on an ephemeral loopback port and waits until it listens.</summary>
+    public static async Task<ServerProcess> StartAsync(string databasePath)
+    {
+        var process = Start("--urls", "http://127.0.0.1:0", "--Storage:Path", databasePath);
+        const string listening = "Now listening on: ";
+        while (await process.StandardOutput.ReadLineAsync().Bounded() is { } line)
+        {
+            var at = line.IndexOf(listening, StringComparison.Ordinal);
+            if (at >= 0)
+            {
+                // Keep draining stdout so the child never blocks on a full pipe.
+                _ = process.StandardOutput.ReadToEndAsync();
+                return new ServerProcess(process, new Uri(line[(at + listening.Length)..].Trim()));
+            }
+        }
+
+        throw new Xunit.Sdk.XunitException($"server exited before listening: {await process.StandardError.ReadToEndAsync()}");
+    }
+
+    /// <summary>SIGKILL: no shutdown hooks, no flush, no goodbye.</summary>
+    public void Kill()
+    {
+        _process.Kill(entireProcessTree: true);
+        _process.WaitForExit(TestTimeouts.Default);
+    }
+
+    public void Dispose()
+    {
+        Channel.Dispose();
+        if (!_process.HasExited)
+        {
+            Kill();
+        }
+
+        _process.Dispose();
+    }
+
+    private static Process Start(params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add("exec");
+        info.ArgumentList.Add(ServerDll);
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        info.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
+        return Process.Start(info) ?? throw new InvalidOperationException("could not start the server process");
+    }
+}
