@@ -45,10 +45,8 @@ public sealed class InteropTestService
 
     public async Task StreamingOutputCall(StreamingOutputCallRequest request, IServerStreamWriter<StreamingOutputCallResponse> responses, ServerCallContext context)
     {
-        // HealthGrpc.Rpc chooses response compression per call, not per message: compress the call when any response
-        // asks for it. The "compressed: false" messages of such a call are then compressed too, so the grpc-js
-        // server_compressed_streaming rows fail until HealthGrpc.Rpc offers a per-message NoCompress write flag; then set
-        // `context.WriteOptions = new WriteOptions(NoCompress: p.Compressed?.Value != true)` before each write below.
+        // The call's encoding is gzip when any response asks for compression; each message then opts out with
+        // WriteOptions.NoCompress (see WriteResponsesAsync).
         if (request.ResponseParameters.Any(p => p.Compressed?.Value == true))
         {
             context.ResponseCompression = "gzip";
@@ -111,6 +109,8 @@ public sealed class InteropTestService
                 await Task.Delay(TimeSpan.FromMicroseconds(p.IntervalUs), context.CancellationToken);
             }
 
+            // Per-message compression: server_compressed_streaming expects message 1 compressed and message 2 not.
+            context.WriteOptions = context.WriteOptions with { NoCompress = p.Compressed?.Value != true };
             await responses.WriteAsync(new StreamingOutputCallResponse { Payload = Zeros(p.Size) }, context.CancellationToken);
         }
     }
