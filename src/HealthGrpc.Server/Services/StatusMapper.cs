@@ -2,6 +2,7 @@ using Google.Protobuf;
 using HealthGrpc.Contracts.V1;
 using HealthGrpc.Rpc;
 using HealthGrpc.Server.Ingest;
+using HealthGrpc.Storage;
 
 namespace HealthGrpc.Server.Services;
 
@@ -17,6 +18,8 @@ internal static class StatusMapper
     public static RpcException? Map(Exception exception) => exception switch
     {
         SyncRejectedException rejected => new RpcException(CodeFor(rejected.Reason), rejected.Message, DetailTrailer(rejected)),
+        // Nothing of the batch was stored: the client keeps it queued and retries with backoff.
+        HealthStoreUnavailableException unavailable => new RpcException(StatusCode.Unavailable, $"storage unavailable, retry later: {unavailable.Message}"),
         _ => null,
     };
 
