@@ -1,0 +1,57 @@
+using System.CommandLine;
+using HealthGrpc.LoadTest;
+
+// healthgrpc-loadtest [scenario] [options]: see bench/README.md.
+var scenarioArg = new Argument<string>("scenario")
+{
+    Description = "custom | steady-1hz | backfill | burst-reconnect | series",
+    DefaultValueFactory = _ => "custom",
+};
+var devices = new Option<int?>("--devices") { Description = "Simulated devices (one Sync stream each)" };
+var rateHz = new Option<double?>("--rate-hz") { Description = "Sample rate per device (data time spacing)" };
+var seconds = new Option<double?>("--seconds") { Description = "Seconds of data per device (samples = rate x seconds)" };
+var samples = new Option<long?>("--samples") { Description = "Samples per device (overrides --seconds)" };
+var batchSize = new Option<int?>("--batch-size") { Description = "Samples (or series points) per batch" };
+var encoding = new Option<string?>("--encoding") { Description = "discrete | series" };
+var duplicateRatio = new Option<double?>("--duplicate-ratio") { Description = "Fraction of each batch that re-sends samples of the previous batch (discrete only)" };
+var inFlight = new Option<int?>("--in-flight") { Description = "Batches in flight per stream (server limit 16)" };
+var latencyPhase = new Option<bool?>("--latency-phase") { Description = "After the max-throughput phase, run a paced phase at half the measured rate and report its ack latency" };
+var latencySeconds = new Option<int>("--latency-seconds") { Description = "Duration of the paced half-load phase", DefaultValueFactory = _ => 15 };
+var naive = new Option<int>("--naive-samples") { Description = "Samples for the one-unary-Upload-per-sample baseline (0 = skip)", DefaultValueFactory = _ => 5_000 };
+var inProc = new Option<bool>("--inproc") { Description = "Host the server in this process (CPU/RSS then include the client)" };
+var output = new Option<string?>("--json") { Description = "Append the result as one JSON line to this file" };
+
+var root = new RootCommand("HealthGrpc end-to-end load harness")
+{
+    scenarioArg, devices, rateHz, seconds, samples, batchSize, encoding, duplicateRatio, inFlight, latencyPhase, latencySeconds, naive, inProc, output,
+};
+root.SetAction(async (parse, ct) =>
+{
+    var s = Settings.ForScenario(parse.GetValue(scenarioArg)!);
+    s = s with
+    {
+        Devices = parse.GetValue(devices) ?? s.Devices,
+        RateHz = parse.GetValue(rateHz) ?? s.RateHz,
+        BatchSize = parse.GetValue(batchSize) ?? s.BatchSize,
+        Encoding = parse.GetValue(encoding) ?? s.Encoding,
+        DuplicateRatio = parse.GetValue(duplicateRatio) ?? s.DuplicateRatio,
+        InFlight = parse.GetValue(inFlight) ?? s.InFlight,
+        LatencyPhase = parse.GetValue(latencyPhase) ?? s.LatencyPhase,
+        LatencySeconds = parse.GetValue(latencySeconds),
+        NaiveSamples = parse.GetValue(naive),
+        InProc = parse.GetValue(inProc),
+        JsonPath = parse.GetValue(output),
+    };
+    if (parse.GetValue(samples) is { } n)
+    {
+        s = s with { SamplesPerDevice = n };
+    }
+    else if (parse.GetValue(seconds) is { } sec)
+    {
+        s = s with { SamplesPerDevice = (long)Math.Round(sec * s.RateHz) };
+    }
+
+    return await LoadRun.RunAsync(s, ct);
+});
+
+return await root.Parse(args).InvokeAsync();
