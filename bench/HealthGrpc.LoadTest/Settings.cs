@@ -20,9 +20,9 @@ internal sealed record Settings(
 
     public static Settings ForScenario(string name) => name switch
     {
-        // 1,000 wearables at 1 Hz, each with 10 minutes of queued heart rate, all streaming at once as fast as acks allow
+        // 1,000 wearables at 1 Hz, each with 1 h of queued heart rate (6 batches of 10 min), all streaming at once as fast as acks allow
         // (max throughput), then a paced phase at half the measured rate for ack latency.
-        "steady-1hz" => new(name, 1_000, 1, 600, 600, "discrete", 0, 16, true),
+        "steady-1hz" => new(name, 1_000, 1, 3_600, 600, "discrete", 0, 16, true),
         // One device offline for a year: 525,600 samples at 1/min, max-size batches, 16 in flight.
         "backfill" => new(name, 1, 1.0 / 60, 525_600, 10_000, "discrete", 0, 16, false),
         // 500 devices reconnecting at once, each with 2 h of 1 Hz data queued; a quarter of it re-sent (dedup).
