@@ -27,9 +27,8 @@ internal sealed record Settings(
         "backfill" => new(name, 1, 1.0 / 60, 525_600, 10_000, "discrete", 0, 16, false),
         // 500 devices reconnecting at once, each with 2 h of 1 Hz data queued; a quarter of it re-sent (dedup).
         "burst-reconnect" => new(name, 500, 1, 7_200, 1_000, "discrete", 0.25, 16, false),
-        // Series encoding: 100 devices x 1 h of 1 Hz heart rate as packed columns, 3,600-point series per batch... and
-        // larger: see README for the command used.
-        "series" => new(name, 100, 1, 36_000, 36_000, "series", 0, 16, false),
+        // Series encoding: 100 devices x 100 h of 1 Hz heart rate as packed delta columns, one 36,000-point series per batch.
+        "series" => new(name, 100, 1, 360_000, 36_000, "series", 0, 16, false),
         "custom" => new(name, 100, 1, 10_000, 1_000, "discrete", 0, 16, false),
         _ => throw new ArgumentException($"unknown scenario '{name}'"),
     };
