@@ -1,4 +1,5 @@
 using HealthGrpc.Contracts.V1;
+using HealthGrpc.Rpc;
 using HealthGrpc.Storage;
 using HealthGrpc.Storage.Sqlite;
 using static HealthGrpc.Server.Tests.Batches;
@@ -105,6 +106,51 @@ public sealed class DurabilityTests
 
         await using var final = await SqliteHealthStore.OpenAsync(path).Bounded();
         Assert.Equal(batches * perBatch, await final.CountSamplesAsync("alice", CancellationToken.None).Bounded());
+    }
+
+    [Fact]
+    public async Task A_graceful_stop_acks_every_batch_it_accepted_then_ends_the_stream_with_unavailable()
+    {
+        const int batches = 12, perBatch = 2_000;
+        var server = await TestServer.StartAsync();
+        var path = server.DatabasePath;
+        var token = await server.CreateUserAsync("alice");
+        var (stream, _) = await SyncStream.OpenAsync(server.Channel, token, Device());
+        var acks = new List<Ack>();
+        RpcException? ended = null;
+        using (stream)
+        {
+            for (var b = 0; b < batches; b++)
+            {
+                await stream.SendAsync(HeartRate((ulong)b + 1, NewUuids(perBatch)));
+            }
+
+            var stopping = server.StopAsync();
+            try
+            {
+                while (await stream.ReadAsync() is { } response)
+                {
+                    acks.Add(response.Ack);
+                }
+            }
+            catch (RpcException error)
+            {
+                ended = error;
+            }
+
+            await stopping.Bounded();
+        }
+
+        await server.DisposeAsync();
+        await using var store = await SqliteHealthStore.OpenAsync(path).Bounded();
+        var checkpoint = await store.GetCheckpointAsync("alice", "watch-1", CancellationToken.None).Bounded();
+
+        // Every batch the server read was committed and acked, in order; nothing half-stored.
+        Assert.NotNull(ended);
+        Assert.True(ended.StatusCode == StatusCode.Unavailable, $"{ended.StatusCode}: {ended.Detail}");
+        Assert.Equal(Enumerable.Range(1, acks.Count).Select(i => (ulong)i), acks.Select(a => a.BatchSeq));
+        Assert.Equal((ulong)acks.Count, checkpoint?.HighWaterMark ?? 0);
+        Assert.Equal(acks.Count * perBatch, await store.CountSamplesAsync("alice", CancellationToken.None).Bounded());
     }
 
     private static async Task<HashSet<Guid>> StoredUuidsAsync(SqliteHealthStore store)

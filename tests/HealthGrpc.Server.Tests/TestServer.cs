@@ -48,6 +48,9 @@ internal sealed class TestServer : IAsyncDisposable
         return token;
     }
 
+    /// <summary>Starts a graceful stop (Kestrel stops accepting; in-flight calls get to finish).</summary>
+    public Task StopAsync() => _app.StopAsync();
+
     /// <summary>Graceful stop: in-flight commits finish, then the store is closed.</summary>
     public async ValueTask DisposeAsync()
     {

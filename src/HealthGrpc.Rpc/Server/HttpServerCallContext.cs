@@ -199,14 +199,16 @@ internal sealed class HttpServerCallContext : ServerCallContext, IDisposable
 
         try
         {
-            CancellationToken.ThrowIfCancellationRequested();
+            // An explicit token replaces the call token, so a handler can still flush final messages (acks of work it
+            // already accepted) after shutdown has started.
+            var token = cancellationToken.CanBeCanceled ? cancellationToken : CancellationToken;
+            token.ThrowIfCancellationRequested();
             PrepareHeaders(null);
             var writer = _http.Response.BodyWriter;
             GrpcFraming.WriteMessage(writer, message, _options.MaxSendMessageSize, _responseCompression == GrpcProtocol.Gzip && !WriteOptions.NoCompress);
             _wroteMessage = true;
             if (flush)
             {
-                var token = cancellationToken.CanBeCanceled ? cancellationToken : CancellationToken;
                 await writer.FlushAsync(token);
             }
         }

@@ -34,7 +34,8 @@ internal sealed partial class SyncService
 
         var inFlight = new InFlightAcks(pipeline.Limits.MaxBatchesInFlight);
         using var stopReading = CancellationTokenSource.CreateLinkedTokenSource(lifetime.ApplicationStopping);
-        var acker = WriteAcksInOrderAsync(inFlight, responses, stopReading, context.CancellationToken);
+        // Acks are written until the client goes away, not until shutdown starts: a graceful stop acks what it accepted.
+        var acker = WriteAcksInOrderAsync(inFlight, responses, stopReading, context.HttpContext.RequestAborted);
         Exception? readFailure = null;
         try
         {
@@ -101,7 +102,7 @@ internal sealed partial class SyncService
         {
             var next = incoming.MoveNextAsync().AsTask();
             // Shutdown or a failed ack stops reading; the pending read is abandoned with the call.
-            if (await Task.WhenAny(next, stopped) == stopped || !await next)
+            if (await Task.WhenAny(next, stopped) == stopped || !await ReadOrStopAsync(next))
             {
                 return;
             }
@@ -115,6 +116,19 @@ internal sealed partial class SyncService
             inFlight.Reserve(request.Batch.BatchSeq);
             // Not cancelled with the call: a validated batch either commits or fails as a whole.
             inFlight.Add(pipeline.StartIngest(userId, device, request.Batch, CancellationToken.None));
+        }
+    }
+
+    /// <summary>The request stream is cancelled by shutdown too; that ends reading, it does not fail the call.</summary>
+    private async Task<bool> ReadOrStopAsync(Task<bool> next)
+    {
+        try
+        {
+            return await next;
+        }
+        catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
+        {
+            return false;
         }
     }
 
