@@ -5,23 +5,12 @@ using static HealthGrpc.Server.Tests.Batches;
 namespace HealthGrpc.Server.Tests;
 
 /// <summary>The bidirectional Sync stream: handshake, pipelined batches, ordered acks, refusals, concurrency.</summary>
-public sealed class SyncStreamTests : IAsyncLifetime
+public sealed class SyncStreamTests : ServerTest
 {
-    private TestServer _server = null!;
-    private string _token = null!;
-
-    public async Task InitializeAsync()
-    {
-        _server = await TestServer.StartAsync();
-        _token = await _server.CreateUserAsync("alice");
-    }
-
-    public async Task DisposeAsync() => await _server.DisposeAsync();
-
     [Fact]
     public async Task Welcome_then_pipelined_batches_are_acked_in_order()
     {
-        var (stream, welcome) = await SyncStream.OpenAsync(_server.Channel, _token, Device());
+        var (stream, welcome) = await SyncStream.OpenAsync(Server.Channel, Token, Device());
         using var _ = stream;
         Assert.Equal(0u, welcome.HighWaterMark);
         Assert.Equal(10_000u, welcome.Limits.MaxSamplesPerBatch);
@@ -41,14 +30,14 @@ public sealed class SyncStreamTests : IAsyncLifetime
 
         await stream.CompleteAsync();
         Assert.Null(await stream.ReadAsync());
-        Assert.Equal(1000, await _server.Store.CountSamplesAsync("alice", CancellationToken.None).Bounded());
+        Assert.Equal(1000, await Server.Store.CountSamplesAsync("alice", CancellationToken.None).Bounded());
     }
 
     [Fact]
     public async Task After_a_reconnect_the_welcome_carries_the_high_water_mark_and_replays_are_duplicates()
     {
         var replayed = HeartRate(2, NewUuids(5));
-        var (first, _) = await SyncStream.OpenAsync(_server.Channel, _token, Device());
+        var (first, _) = await SyncStream.OpenAsync(Server.Channel, Token, Device());
         using (first)
         {
             await first.SendAsync(HeartRate(1, NewUuids(5)));
@@ -57,7 +46,7 @@ public sealed class SyncStreamTests : IAsyncLifetime
             await first.ReadAckAsync();
         }
 
-        var (second, welcome) = await SyncStream.OpenAsync(_server.Channel, _token, Device());
+        var (second, welcome) = await SyncStream.OpenAsync(Server.Channel, Token, Device());
         using var _ = second;
         await second.SendAsync(replayed);
         var ack = await second.ReadAckAsync();
@@ -65,13 +54,13 @@ public sealed class SyncStreamTests : IAsyncLifetime
         Assert.Equal(2u, welcome.HighWaterMark);
         Assert.Equal(AckOutcome.Duplicate, ack.Outcome);
         Assert.Equal(5u, ack.Accepted);
-        Assert.Equal(10, await _server.Store.CountSamplesAsync("alice", CancellationToken.None).Bounded());
+        Assert.Equal(10, await Server.Store.CountSamplesAsync("alice", CancellationToken.None).Bounded());
     }
 
     [Fact]
     public async Task A_stream_that_does_not_start_with_hello_is_invalid()
     {
-        using var call = _server.Channel.DuplexStreaming(SyncApi.Sync, SyncApi.As(_token));
+        using var call = Server.Channel.DuplexStreaming(SyncApi.Sync, SyncApi.As(Token));
         await call.RequestStream.WriteAsync(new SyncRequest { Batch = HeartRate(1, NewUuids(1)) }).Bounded();
         await call.RequestStream.CompleteAsync().Bounded();
 
@@ -89,7 +78,7 @@ public sealed class SyncStreamTests : IAsyncLifetime
     [Fact]
     public async Task A_gap_on_a_stream_acks_what_came_before_then_fails_with_the_high_water_mark()
     {
-        var (stream, _) = await SyncStream.OpenAsync(_server.Channel, _token, Device());
+        var (stream, _) = await SyncStream.OpenAsync(Server.Channel, Token, Device());
         using var _ = stream;
         await stream.SendAsync(HeartRate(1, NewUuids(3)));
         await stream.SendAsync(HeartRate(5, NewUuids(3)));
@@ -107,9 +96,9 @@ public sealed class SyncStreamTests : IAsyncLifetime
     [Fact]
     public async Task A_fenced_epoch_is_refused_at_hello()
     {
-        await _server.Channel.UnaryAsync(SyncApi.Upload, Upload(HeartRate(1, NewUuids(1)), Device(epoch: 3)), SyncApi.As(_token)).Bounded();
+        await Server.Channel.UnaryAsync(SyncApi.Upload, Upload(HeartRate(1, NewUuids(1)), Device(epoch: 3)), SyncApi.As(Token)).Bounded();
 
-        var error = await Assert.ThrowsAsync<RpcException>(() => SyncStream.OpenAsync(_server.Channel, _token, Device(epoch: 2)));
+        var error = await Assert.ThrowsAsync<RpcException>(() => SyncStream.OpenAsync(Server.Channel, Token, Device(epoch: 2)));
 
         Assert.Equal(StatusCode.FailedPrecondition, error.StatusCode);
         Assert.Equal(ErrorReason.EpochFenced, SyncApi.Detail(error).Reason);
@@ -122,7 +111,7 @@ public sealed class SyncStreamTests : IAsyncLifetime
 
         async Task RunDevice(int d)
         {
-            var (stream, _) = await SyncStream.OpenAsync(_server.Channel, _token, Device($"device-{d}"));
+            var (stream, _) = await SyncStream.OpenAsync(Server.Channel, Token, Device($"device-{d}"));
             using var _ = stream;
             var uuids = NewUuids(batches * perBatch);
             var acks = Task.Run(async () =>
@@ -146,6 +135,6 @@ public sealed class SyncStreamTests : IAsyncLifetime
 
         await Task.WhenAll(Enumerable.Range(0, devices).Select(d => Task.Run(() => RunDevice(d)))).Bounded();
 
-        Assert.Equal(devices * (batches - 1) * perBatch, await _server.Store.CountSamplesAsync("alice", CancellationToken.None).Bounded());
+        Assert.Equal(devices * (batches - 1) * perBatch, await Server.Store.CountSamplesAsync("alice", CancellationToken.None).Bounded());
     }
 }

@@ -7,23 +7,12 @@ using static HealthGrpc.Server.Tests.Batches;
 namespace HealthGrpc.Server.Tests;
 
 /// <summary>Exactly-once semantics (ARCHITECTURE.md guarantees 2–4) over real Upload calls.</summary>
-public sealed class UploadSemanticsTests : IAsyncLifetime
+public sealed class UploadSemanticsTests : ServerTest
 {
-    private TestServer _server = null!;
-    private string _token = null!;
-
-    public async Task InitializeAsync()
-    {
-        _server = await TestServer.StartAsync();
-        _token = await _server.CreateUserAsync("alice");
-    }
-
-    public async Task DisposeAsync() => await _server.DisposeAsync();
-
     private Task<UploadResponse> UploadAsync(Batch batch, DeviceIdentity? device = null, string? token = null) =>
-        _server.Channel.UnaryAsync(SyncApi.Upload, Upload(batch, device), SyncApi.As(token ?? _token)).Bounded();
+        Server.Channel.UnaryAsync(SyncApi.Upload, Upload(batch, device), SyncApi.As(token ?? Token)).Bounded();
 
-    private Task<long> StoredSamplesAsync(string user = "alice") => _server.Store.CountSamplesAsync(user, CancellationToken.None).Bounded();
+    private Task<long> StoredSamplesAsync(string user = "alice") => Server.Store.CountSamplesAsync(user, CancellationToken.None).Bounded();
 
     [Fact]
     public async Task Duplicates_inside_one_batch_are_stored_once()
@@ -148,7 +137,7 @@ public sealed class UploadSemanticsTests : IAsyncLifetime
         Assert.Equal(1u, newer.Ack.Replaced);
         Assert.Equal(1u, stale.Ack.Duplicates);
         Assert.Equal(1, await StoredSamplesAsync());
-        var changes = await _server.Store.ReadChangesAsync("alice", 0, 100, CancellationToken.None).Bounded();
+        var changes = await Server.Store.ReadChangesAsync("alice", 0, 100, CancellationToken.None).Bounded();
         var latest = changes.Changes.Last(c => c.Sample is not null).Sample!;
         Assert.Equal(72.1, latest.Quantity!.Value, 6);
         Assert.Equal("kg", latest.Unit);
@@ -182,7 +171,7 @@ public sealed class UploadSemanticsTests : IAsyncLifetime
         await UploadAsync(HeartRate(1, NewUuids(1)));
         await UploadAsync(HeartRate(2, NewUuids(1)));
 
-        var checkpoint = await _server.Channel.UnaryAsync(SyncApi.GetCheckpoint, new GetCheckpointRequest { DeviceId = "watch-1" }, SyncApi.As(_token)).Bounded();
+        var checkpoint = await Server.Channel.UnaryAsync(SyncApi.GetCheckpoint, new GetCheckpointRequest { DeviceId = "watch-1" }, SyncApi.As(Token)).Bounded();
 
         Assert.Equal(2u, checkpoint.HighWaterMark);
         Assert.Equal(1u, checkpoint.Device.Epoch);
@@ -194,12 +183,12 @@ public sealed class UploadSemanticsTests : IAsyncLifetime
     public async Task Another_user_can_neither_write_into_nor_read_a_users_data()
     {
         var uuid = Guid.NewGuid();
-        var bob = await _server.CreateUserAsync("bob");
+        var bob = await Server.CreateUserAsync("bob");
         await UploadAsync(HeartRate(1, uuid));
 
         var bobsUpload = await UploadAsync(HeartRate(1, uuid), Device("bobs-watch"), token: bob);
         var error = await Assert.ThrowsAsync<RpcException>(() =>
-            _server.Channel.UnaryAsync(SyncApi.GetCheckpoint, new GetCheckpointRequest { DeviceId = "watch-1" }, SyncApi.As(bob)).Bounded());
+            Server.Channel.UnaryAsync(SyncApi.GetCheckpoint, new GetCheckpointRequest { DeviceId = "watch-1" }, SyncApi.As(bob)).Bounded());
 
         Assert.Equal(1u, bobsUpload.Ack.Accepted); // the same uuid is bob's own sample, not alice's
         Assert.Equal(StatusCode.NotFound, error.StatusCode); // alice's device does not exist for bob
@@ -211,7 +200,7 @@ public sealed class UploadSemanticsTests : IAsyncLifetime
     [InlineData(null)]
     [InlineData("Bearer hgt_not-a-real-token")]
     [InlineData("Basic YWxpY2U6c2VjcmV0")]
-    public async Task Missing_or_unknown_tokens_are_unauthenticated(string? authorization)
+    public async Task Missing_or_unknownTokens_are_unauthenticated(string? authorization)
     {
         var headers = new Metadata();
         if (authorization is not null)
@@ -220,7 +209,7 @@ public sealed class UploadSemanticsTests : IAsyncLifetime
         }
 
         var error = await Assert.ThrowsAsync<RpcException>(() =>
-            _server.Channel.UnaryAsync(SyncApi.Upload, Upload(HeartRate(1, NewUuids(1))), new CallOptions(headers)).Bounded());
+            Server.Channel.UnaryAsync(SyncApi.Upload, Upload(HeartRate(1, NewUuids(1))), new CallOptions(headers)).Bounded());
 
         Assert.Equal(StatusCode.Unauthenticated, error.StatusCode);
         Assert.Equal(0, await StoredSamplesAsync());

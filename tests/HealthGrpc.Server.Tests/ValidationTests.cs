@@ -7,19 +7,8 @@ using static HealthGrpc.Server.Tests.Batches;
 namespace HealthGrpc.Server.Tests;
 
 /// <summary>Each reject reason, in a partial batch (valid items kept) and an atomic one (nothing kept, anchors not moved).</summary>
-public sealed class ValidationTests : IAsyncLifetime
+public sealed class ValidationTests : ServerTest
 {
-    private TestServer _server = null!;
-    private string _token = null!;
-
-    public async Task InitializeAsync()
-    {
-        _server = await TestServer.StartAsync();
-        _token = await _server.CreateUserAsync("alice");
-    }
-
-    public async Task DisposeAsync() => await _server.DisposeAsync();
-
     /// <summary>A batch with two valid heart-rate samples and one invalid item of the given reason.</summary>
     private static Batch WithInvalidItem(RejectReason reason, out ItemKind kind)
     {
@@ -97,7 +86,7 @@ public sealed class ValidationTests : IAsyncLifetime
     {
         var batch = WithInvalidItem(reason, out var kind);
 
-        var ack = (await _server.Channel.UnaryAsync(SyncApi.Upload, Upload(batch), SyncApi.As(_token)).Bounded()).Ack;
+        var ack = (await Server.Channel.UnaryAsync(SyncApi.Upload, Upload(batch), SyncApi.As(Token)).Bounded()).Ack;
 
         Assert.Equal(AckOutcome.Committed, ack.Outcome);
         Assert.Equal(2u, ack.Accepted);
@@ -106,7 +95,7 @@ public sealed class ValidationTests : IAsyncLifetime
         Assert.Equal(reason, rejection.Reason);
         Assert.Equal(kind, rejection.Kind);
         Assert.False(string.IsNullOrWhiteSpace(rejection.Message));
-        Assert.Equal(2, await _server.Store.CountSamplesAsync("alice", CancellationToken.None).Bounded());
+        Assert.Equal(2, await Server.Store.CountSamplesAsync("alice", CancellationToken.None).Bounded());
         Assert.Single(ack.CommittedAnchors);
     }
 
@@ -117,14 +106,14 @@ public sealed class ValidationTests : IAsyncLifetime
         var batch = WithInvalidItem(reason, out _);
         batch.Atomic = true;
 
-        var ack = (await _server.Channel.UnaryAsync(SyncApi.Upload, Upload(batch), SyncApi.As(_token)).Bounded()).Ack;
+        var ack = (await Server.Channel.UnaryAsync(SyncApi.Upload, Upload(batch), SyncApi.As(Token)).Bounded()).Ack;
 
         Assert.Equal(AckOutcome.Rejected, ack.Outcome);
         Assert.Equal(0u, ack.Accepted);
         Assert.Equal(reason, Assert.Single(ack.Rejections).Reason);
         Assert.Empty(ack.CommittedAnchors);
         Assert.Equal(1u, ack.HighWaterMark); // the batch_seq is consumed so the client moves on
-        Assert.Equal(0, await _server.Store.CountSamplesAsync("alice", CancellationToken.None).Bounded());
+        Assert.Equal(0, await Server.Store.CountSamplesAsync("alice", CancellationToken.None).Bounded());
     }
 
     [Fact]
@@ -146,9 +135,9 @@ public sealed class ValidationTests : IAsyncLifetime
             },
         };
 
-        await _server.Channel.UnaryAsync(SyncApi.Upload, Upload(batch), SyncApi.As(_token)).Bounded();
+        await Server.Channel.UnaryAsync(SyncApi.Upload, Upload(batch), SyncApi.As(Token)).Bounded();
 
-        var stored = (await _server.Store.ReadChangesAsync("alice", 0, 10, CancellationToken.None).Bounded()).Changes.Single().Sample!;
+        var stored = (await Server.Store.ReadChangesAsync("alice", 0, 10, CancellationToken.None).Bounded()).Changes.Single().Sample!;
         Assert.Equal("mg/dL", stored.Unit);
         Assert.Equal(5.4 * 18.0156, stored.Quantity!.Value, 6);
     }
