@@ -168,7 +168,7 @@ internal static class LoadRun
                 ServerCpuSeconds = main0.ServerCpu.TotalSeconds, ElapsedSeconds = main0.Elapsed.TotalSeconds, PeakRssMiB = peakRss / 1048576.0,
                 ClientRssMiB = clientRss / 1048576.0, Stored = stored, Expected = expectedRows, StoredPoints = storedPoints, ExpectedPoints = expectedPoints, Ok = ok,
                 At = DateTimeOffset.UtcNow,
-            });
+            }, new JsonSerializerOptions { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals });
             await File.AppendAllTextAsync(s.JsonPath, json + Environment.NewLine, ct);
         }
 
