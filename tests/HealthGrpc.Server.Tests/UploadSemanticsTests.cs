@@ -223,4 +223,22 @@ public sealed class UploadSemanticsTests : ServerTest
         Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
         Assert.Equal(ErrorReason.BatchTooLarge, SyncApi.Detail(error).Reason);
     }
+
+    [Fact]
+    public async Task A_message_over_max_message_bytes_is_resource_exhausted_and_stores_nothing()
+    {
+        var batch = HeartRate(1, NewUuids(1));
+        batch.Records.Add(new Contracts.V1.Record
+        {
+            RecordType = "com.example/blob",
+            RecordId = "big",
+            Version = 1,
+            Payload = ByteString.CopyFrom(new byte[5 * 1024 * 1024]),
+        });
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => UploadAsync(batch));
+
+        Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
+        Assert.Equal(0, await StoredSamplesAsync());
+    }
 }
