@@ -1,0 +1,173 @@
+using System.Diagnostics;
+using System.Net;
+using Google.Protobuf;
+using HealthGrpc.Interop.Tests.Testing;
+using HealthGrpc.Rpc;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Spectre.Console;
+
+// HealthGrpc.RpcCompare [--seconds N] [--concurrency N]: our server vs grpc-js, same client (ours), one run.
+// HealthGrpc.RpcCompare serve: our TestService server (child process mode), prints {"listening":PORT}.
+if (args.Length > 0 && args[0] == "serve")
+{
+    var builder = WebApplication.CreateSlimBuilder();
+    builder.Logging.ClearProviders();
+    builder.WebHost.ConfigureKestrel(k =>
+    {
+        k.UseRpcDefaults();
+        k.Listen(IPAddress.Loopback, 0, l => l.UseRpcH2c());
+    });
+    builder.Services.AddRpc();
+    builder.Services.AddSingleton<BenchTestService>();
+    var app = builder.Build();
+    app.MapRpcService<BenchTestService>(TestReflection.Descriptor.Services.Single(s => s.FullName == "grpc.testing.TestService"));
+    await app.StartAsync();
+    var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+    Console.WriteLine($"{{\"listening\":{new Uri(address).Port}}}");
+    await Console.In.ReadToEndAsync();
+    await app.StopAsync();
+    return 0;
+}
+
+var seconds = args.SkipWhile(a => a != "--seconds").Skip(1).Select(double.Parse).FirstOrDefault(5);
+var concurrency = args.SkipWhile(a => a != "--concurrency").Skip(1).Select(int.Parse).FirstOrDefault(64);
+var repo = FindRepoRoot();
+var results = new List<(string Server, string Test, double PerSecond, double ServerCpuPct)>();
+for (var round = 0; round < 2; round++)
+{
+    foreach (var (name, start) in new (string, Func<Process>)[]
+    {
+        ("HealthGrpc.Rpc (Kestrel)", () => Start("dotnet", "exec", Path.Combine(AppContext.BaseDirectory, "HealthGrpc.RpcCompare.dll"), "serve")),
+        ("grpc-js 1.14 (node)", () => Start("node", Path.Combine(repo, "tests/interop/server.js"), "--port=0", "--host=127.0.0.1")),
+    })
+    {
+        using var server = start();
+        var line = await server.StandardOutput.ReadLineAsync() ?? throw new InvalidOperationException($"{name} did not start: {await server.StandardError.ReadToEndAsync()}");
+        var port = System.Text.Json.JsonDocument.Parse(line).RootElement.GetProperty("listening").GetInt32();
+        using var channel = RpcChannel.Create(new Uri($"http://127.0.0.1:{port}"));
+        var unary = RpcMethod<SimpleRequest, SimpleResponse>.From(TestReflection.Descriptor.Services[0].FindMethodByName("UnaryCall"));
+        var input = RpcMethod<StreamingInputCallRequest, StreamingInputCallResponse>.From(TestReflection.Descriptor.Services[0].FindMethodByName("StreamingInputCall"));
+
+        // Warm-up both paths.
+        for (var i = 0; i < 2_000; i++)
+        {
+            await channel.UnaryAsync(unary, new SimpleRequest { ResponseSize = 10, Payload = new Payload { Body = ByteString.CopyFrom(new byte[10]) } });
+        }
+
+        // Small unary calls/s: `concurrency` callers in a loop for `seconds`.
+        var request = new SimpleRequest { ResponseSize = 10, Payload = new Payload { Body = ByteString.CopyFrom(new byte[10]) } };
+        long calls = 0;
+        var cpu0 = Cpu(server);
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(_ => Task.Run(async () =>
+        {
+            while (clock.Elapsed.TotalSeconds < seconds)
+            {
+                await channel.UnaryAsync(unary, request);
+                Interlocked.Increment(ref calls);
+            }
+        })));
+        var elapsed = clock.Elapsed.TotalSeconds;
+        results.Add((name, $"unary calls/s (10 B payloads, {concurrency} concurrent)", calls / elapsed, (Cpu(server) - cpu0).TotalSeconds / elapsed * 100));
+
+        // Streamed 100-byte messages/s over one client-streaming call.
+        var message = new StreamingInputCallRequest { Payload = new Payload { Body = ByteString.CopyFrom(new byte[100]) } };
+        long sent = 0;
+        cpu0 = Cpu(server);
+        clock.Restart();
+        using (var call = channel.ClientStreaming(input))
+        {
+            while (clock.Elapsed.TotalSeconds < seconds)
+            {
+                for (var i = 0; i < 1000; i++)
+                {
+                    await call.RequestStream.WriteAsync(message);
+                }
+
+                sent += 1000;
+            }
+
+            await call.RequestStream.CompleteAsync();
+            var response = await call.ResponseAsync;
+            if (response.AggregatedPayloadSize != sent * 100)
+            {
+                throw new InvalidOperationException($"{name}: aggregated {response.AggregatedPayloadSize} != {sent * 100}");
+            }
+        }
+
+        elapsed = clock.Elapsed.TotalSeconds;
+        results.Add((name, "streamed 100 B messages/s (one call, acked by the aggregate)", sent / elapsed, (Cpu(server) - cpu0).TotalSeconds / elapsed * 100));
+        server.StandardInput.Close();
+        server.Kill(entireProcessTree: true);
+        await server.WaitForExitAsync();
+    }
+}
+
+var table = new Table().AddColumn("test").AddColumn("server").AddColumn(new TableColumn("per second (best of 2)").RightAligned()).AddColumn(new TableColumn("server CPU").RightAligned()).AddColumn(new TableColumn("ours / grpc-js").RightAligned());
+AnsiConsole.Profile.Width = 160;
+foreach (var test in results.Select(r => r.Test).Distinct())
+{
+    var ours = results.Where(r => r.Test == test && r.Server.StartsWith("HealthGrpc", StringComparison.Ordinal)).MaxBy(r => r.PerSecond);
+    var js = results.Where(r => r.Test == test && r.Server.StartsWith("grpc-js", StringComparison.Ordinal)).MaxBy(r => r.PerSecond);
+    table.AddRow(Markup.Escape(test), Markup.Escape(ours.Server), $"{ours.PerSecond:N0}", $"{ours.ServerCpuPct:0}%", $"{ours.PerSecond / js.PerSecond:0.00}x");
+    table.AddRow("", Markup.Escape(js.Server), $"{js.PerSecond:N0}", $"{js.ServerCpuPct:0}%", "");
+}
+
+AnsiConsole.Write(table);
+foreach (var r in results)
+{
+    Console.WriteLine($"raw: {r.Server} | {r.Test} | {r.PerSecond:N0}/s | server CPU {r.ServerCpuPct:0}%");
+}
+
+return 0;
+
+static TimeSpan Cpu(Process p)
+{
+    p.Refresh();
+    return p.TotalProcessorTime;
+}
+
+static Process Start(string file, params string[] arguments)
+{
+    var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
+    foreach (var a in arguments)
+    {
+        info.ArgumentList.Add(a);
+    }
+
+    return Process.Start(info) ?? throw new InvalidOperationException($"could not start {file}");
+}
+
+static string FindRepoRoot()
+{
+    var dir = new DirectoryInfo(AppContext.BaseDirectory);
+    while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "HealthGrpc.sln")))
+    {
+        dir = dir.Parent;
+    }
+
+    return dir?.FullName ?? throw new InvalidOperationException("HealthGrpc.sln not found above the binary");
+}
+
+/// <summary>The two grpc.testing methods the comparison calls, as the interop server implements them (minus the interop feature checks).</summary>
+internal sealed class BenchTestService
+{
+    public Task<SimpleResponse> UnaryCall(SimpleRequest request, ServerCallContext context) =>
+        Task.FromResult(new SimpleResponse { Payload = new Payload { Body = ByteString.CopyFrom(new byte[request.ResponseSize]) } });
+
+    public async Task<StreamingInputCallResponse> StreamingInputCall(IAsyncEnumerable<StreamingInputCallRequest> requests, ServerCallContext context)
+    {
+        var total = 0;
+        await foreach (var request in requests.WithCancellation(context.CancellationToken))
+        {
+            total += request.Payload?.Body.Length ?? 0;
+        }
+
+        return new StreamingInputCallResponse { AggregatedPayloadSize = total };
+    }
+}
