@@ -170,4 +170,21 @@ internal sealed class BenchTestService
 
         return new StreamingInputCallResponse { AggregatedPayloadSize = total };
     }
+
+    // Not used by the comparison; the binder requires every method of the service.
+    public Task<Empty> EmptyCall(Empty request, ServerCallContext context) => Task.FromResult(new Empty());
+
+    public Task<SimpleResponse> CacheableUnaryCall(SimpleRequest request, ServerCallContext context) => UnaryCall(request, context);
+
+    public Task StreamingOutputCall(StreamingOutputCallRequest request, IServerStreamWriter<StreamingOutputCallResponse> responses, ServerCallContext context) =>
+        throw new RpcException(new RpcStatus(StatusCode.Unimplemented, "not in the benchmark"));
+
+    public Task FullDuplexCall(IAsyncEnumerable<StreamingOutputCallRequest> requests, IServerStreamWriter<StreamingOutputCallResponse> responses, ServerCallContext context) =>
+        throw new RpcException(new RpcStatus(StatusCode.Unimplemented, "not in the benchmark"));
+
+    public Task HalfDuplexCall(IAsyncEnumerable<StreamingOutputCallRequest> requests, IServerStreamWriter<StreamingOutputCallResponse> responses, ServerCallContext context) =>
+        throw new RpcException(new RpcStatus(StatusCode.Unimplemented, "not in the benchmark"));
+
+    public Task<Empty> UnimplementedCall(Empty request, ServerCallContext context) =>
+        throw new RpcException(new RpcStatus(StatusCode.Unimplemented, "not in the benchmark"));
 }
