@@ -149,7 +149,7 @@ internal static class LoadRun
             Row("series points stored / expected", $"{storedPoints:N0} / {expectedPoints:N0}");
         }
 
-        Row("acked accepted / duplicates (expected dups)", $"{phases.Sum(p => p.AckedAccepted):N0} / {phases.Sum(p => p.AckedDuplicates):N0} ({phases.Sum(p => p.Duplicates):N0})");
+        Row("acked accepted / duplicates (expected dups), warm-up excluded", $"{phases.Sum(p => p.AckedAccepted):N0} / {phases.Sum(p => p.AckedDuplicates):N0} ({phases.Sum(p => p.Duplicates):N0})");
         Row("errors", $"{phases.Sum(p => p.Errors)}{(phases.FirstOrDefault(p => p.FirstError is not null)?.FirstError is { } e ? ": " + e : "")}");
         AnsiConsole.Write(table);
 
