@@ -147,6 +147,12 @@ public sealed partial class HealthSyncClient
                 }
             }
 
+            if (e is not RpcException { StatusCode: not (StatusCode.Unavailable or StatusCode.Internal or StatusCode.Unknown or StatusCode.Cancelled) })
+            {
+                // Transport failure or a dead stream: the next session must not reuse the (maybe half-open) connection.
+                ResetChannel();
+            }
+
             Interlocked.Exchange(ref _lastFailedIds, inFlight);
             _lastError = e.Message;
             if (session.Acked > 0)
@@ -240,7 +246,8 @@ public sealed partial class HealthSyncClient
                 {
                     try
                     {
-                        await task;
+                        // A write stuck on HTTP/2 flow control of a dead connection may not observe cancellation at once.
+                        await task.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None);
                     }
 #pragma warning disable CA1031 // Secondary failures of a torn-down session.
                     catch (Exception)
@@ -250,11 +257,11 @@ public sealed partial class HealthSyncClient
                 }
             }
 
-            if (responses is not null)
+            if (responses is not null && receiver is not { IsCompleted: false })
             {
                 try
                 {
-                    await responses.DisposeAsync();
+                    await responses.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None);
                 }
 #pragma warning disable CA1031
                 catch (Exception)
@@ -352,6 +359,21 @@ public sealed partial class HealthSyncClient
 
     private async Task HandleAckAsync(OutgoingBatch batch, Ack ack)
     {
+        // WaitUntilDrainedAsync waits for this too: "drained" means every ack's events were raised.
+        Interlocked.Increment(ref _processingAcks);
+        try
+        {
+            await HandleAckCoreAsync(batch, ack);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _processingAcks);
+            PulseProgress();
+        }
+    }
+
+    private async Task HandleAckCoreAsync(OutgoingBatch batch, Ack ack)
+    {
         if (ack.Outcome == AckOutcome.Rejected || (batch.Atomic && ack.Rejected > 0))
         {
             await PoisonAsync(batch, ack, DescribeRejections(ack));
@@ -359,7 +381,6 @@ public sealed partial class HealthSyncClient
         }
 
         var anchors = await _store.CompleteAsync(batch.Id, CancellationToken.None);
-        await _store.SetMetaAsync("last_sync_ms", _options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture), CancellationToken.None);
         Emit(new SyncEvent
         {
             Kind = SyncEventKind.Acked,

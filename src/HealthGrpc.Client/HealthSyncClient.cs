@@ -21,7 +21,7 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
 
     private readonly HealthSyncOptions _options;
     private readonly SyncStore _store;
-    private readonly RpcChannel _channel;
+    private volatile RpcChannel _channel;
     private readonly ICredentialsProvider _credentials;
     private readonly RpcMethod<SyncRequest, SyncResponse> _syncMethod;
     private readonly RpcMethod<GetCheckpointRequest, GetCheckpointResponse> _checkpointMethod;
@@ -41,6 +41,7 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
     private volatile SyncState _state = SyncState.Stopped;
     private volatile string? _lastError;
     private int _inFlightCap = int.MaxValue;
+    private int _processingAcks;
     private IReadOnlyCollection<long> _lastFailedIds = [];
 
     private HealthSyncClient(HealthSyncOptions options, SyncStore store, RpcChannel channel, string deviceId)
@@ -407,7 +408,7 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
         {
             var progress = Volatile.Read(ref _progress).Task;
             var counts = await _store.GetCountsAsync(cancellationToken);
-            if (counts.PendingBatches == 0)
+            if (counts.PendingBatches == 0 && Volatile.Read(ref _processingAcks) == 0)
             {
                 return;
             }
@@ -582,6 +583,14 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
         catch (ObjectDisposedException)
         {
         }
+    }
+
+    /// <summary>Replaces the channel, so that the next call opens a new connection (a half-dead one may still look open).</summary>
+    private void ResetChannel()
+    {
+        var old = _channel;
+        _channel = RpcChannel.Create(_options.ServerAddress, _options.ChannelOptions);
+        old.Dispose();
     }
 
     private void PulseProgress()

@@ -153,10 +153,13 @@ public sealed class SimulatedSource : ISampleSource
     public Guid UuidFor(DataType type, long index)
     {
         Span<byte> bytes = stackalloc byte[16];
-        BitConverter.TryWriteBytes(bytes, ((long)_seed << 32) ^ (long)type);
-        BitConverter.TryWriteBytes(bytes[8..], index);
-        bytes[6] = (byte)((bytes[6] & 0x0F) | 0x80); // version 8 (custom), RFC 9562 variant
-        bytes[8] = (byte)((bytes[8] & 0x3F) | 0x80);
+        BitConverter.TryWriteBytes(bytes, _seed);
+        bytes[4] = (byte)type;
+        bytes[6] = 0x80; // version 8 (custom)
+        bytes[8] = 0x80; // RFC 9562 variant
+        Span<byte> position = stackalloc byte[8];
+        BitConverter.TryWriteBytes(position, index);
+        position[..7].CopyTo(bytes[9..]);
         return new Guid(bytes, bigEndian: true);
     }
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Google.Protobuf;
 using HealthGrpc.Contracts.V1;
 using Microsoft.Data.Sqlite;
@@ -457,6 +458,7 @@ internal sealed class SyncStore : IAsyncDisposable
             }
 
             await ExecAsync(_db, tx, "DELETE FROM batches WHERE id=$id", ct, ("$id", id));
+            await SetMetaAsync(tx, "last_sync_ms", NowMs.ToString(CultureInfo.InvariantCulture), ct);
             tx.Commit();
             return committed;
         }

@@ -74,6 +74,15 @@ internal sealed class EventLog
 
     public long CommittedDuplicates => Of(SyncEventKind.Acked).Where(e => e.Ack!.Outcome == AckOutcome.Committed).Sum(e => (long)e.Ack!.Duplicates);
 
+    /// <summary>Accepted items over every ack (a DUPLICATE ack repeats the counts of the commit whose ack was lost).</summary>
+    public long AllAccepted => Of(SyncEventKind.Acked).Sum(e => (long)e.Ack!.Accepted);
+
+    /// <summary>Items the server found already stored, over every ack: non-zero means a sample was sent twice in two commits.</summary>
+    public long AllDuplicateItems => Of(SyncEventKind.Acked).Sum(e => (long)e.Ack!.Duplicates);
+
+    /// <summary>Acked batch ids, each must appear once.</summary>
+    public IReadOnlyList<long> AckedBatchIds => [.. Of(SyncEventKind.Acked).Select(e => e.BatchId!.Value)];
+
     public int DuplicateAcks => Of(SyncEventKind.Acked).Count(e => e.Ack!.Outcome == AckOutcome.Duplicate);
 
     public async Task WaitForAsync(Func<SyncEvent, bool> predicate, TimeSpan timeout)
