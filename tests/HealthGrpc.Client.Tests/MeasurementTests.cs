@@ -1,0 +1,98 @@
+using System.Diagnostics;
+using HealthGrpc.Client.Tests.Infrastructure;
+using HealthGrpc.Contracts.V1;
+using Xunit.Abstractions;
+
+namespace HealthGrpc.Client.Tests;
+
+/// <summary>
+/// Drain throughput / memory and tier-1 latency on loopback, printed in the test output. Bounded sizes by default;
+/// set HEALTHGRPC_CLIENT_BENCH_SAMPLES=1000000 for the full backlog. The server runs in the same process, so the
+/// memory figures include the server's.
+/// </summary>
+public sealed class MeasurementTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task Drain_Backlog_ReportsSamplesPerSecondAndPeakMemory()
+    {
+        var total = int.TryParse(Environment.GetEnvironmentVariable("HEALTHGRPC_CLIENT_BENCH_SAMPLES"), out var n) ? n : 100_000;
+        await using var server = await TestServer.StartAsync();
+        var options = new HealthSyncOptions
+        {
+            ServerAddress = server.Address,
+            DatabasePath = Path.Combine(server.Directory, "client.db"),
+            AccessToken = server.Token,
+            MaxSamplesPerBatch = 5_000,
+            AckTimeout = TimeSpan.FromSeconds(30),
+        };
+        var client = await HealthSyncClient.OpenAsync(options).WaitAsync(TestClient.Timeout);
+        await using (client)
+        {
+            var enqueueWatch = Stopwatch.StartNew();
+            var end = DateTimeOffset.UtcNow.AddHours(-1);
+            for (var done = 0; done < total; done += 50_000)
+            {
+                var chunk = Math.Min(50_000, total - done);
+                await client.EnqueueAsync([TestClient.HeartRate(chunk, end.AddSeconds(-(total - done - chunk)))]).WaitAsync(TimeSpan.FromMinutes(5));
+            }
+
+            enqueueWatch.Stop();
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            var process = Process.GetCurrentProcess();
+            process.Refresh();
+            var baselineWs = process.WorkingSet64;
+            var baselineHeap = GC.GetTotalMemory(forceFullCollection: true);
+            long peakWs = baselineWs, peakHeap = baselineHeap;
+            using var sampling = new CancellationTokenSource();
+            var sampler = Task.Run(async () =>
+            {
+                while (!sampling.IsCancellationRequested)
+                {
+                    process.Refresh();
+                    peakWs = Math.Max(peakWs, process.WorkingSet64);
+                    peakHeap = Math.Max(peakHeap, GC.GetTotalMemory(false));
+                    await Task.Delay(50);
+                }
+            });
+
+            var watch = Stopwatch.StartNew();
+            await client.WaitUntilDrainedAsync().WaitAsync(TimeSpan.FromMinutes(30));
+            watch.Stop();
+            await sampling.CancelAsync();
+            await sampler.WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.Equal(total, await server.CountSamplesAsync());
+            output.WriteLine($"enqueue {total:N0} heart-rate samples: {enqueueWatch.Elapsed.TotalSeconds:0.00} s ({total / enqueueWatch.Elapsed.TotalSeconds:N0} samples/s)");
+            output.WriteLine($"drain {total:N0} samples: {watch.Elapsed.TotalSeconds:0.00} s = {total / watch.Elapsed.TotalSeconds:N0} samples/s");
+            output.WriteLine($"peak working set above baseline: {(peakWs - baselineWs) / 1048576.0:0.0} MiB (client + in-process server); peak managed heap above baseline: {(peakHeap - baselineHeap) / 1048576.0:0.0} MiB");
+        }
+    }
+
+    [Fact]
+    public async Task Immediate_EnqueueToAck_Latency()
+    {
+        await using var server = await TestServer.StartAsync();
+        var (client, _) = await TestClient.OpenAsync(TestClient.Options(server.Address, Path.Combine(server.Directory, "client.db"), server.Token));
+        await using (client)
+        {
+            const int warmup = 20, count = 300;
+            var latencies = new List<double>(count);
+            for (var i = 0; i < warmup + count; i++)
+            {
+                var watch = Stopwatch.StartNew();
+                var result = await client.SendImmediateAsync([TestClient.Single(DataType.HeartRateVariabilitySdnn, 40 + (i % 20))]).WaitAsync(TestClient.Timeout);
+                watch.Stop();
+                Assert.True(result.Delivered);
+                if (i >= warmup)
+                {
+                    latencies.Add(watch.Elapsed.TotalMilliseconds);
+                }
+            }
+
+            latencies.Sort();
+            double P(double q) => latencies[(int)Math.Min(latencies.Count - 1, Math.Ceiling(q * latencies.Count) - 1)];
+            output.WriteLine($"tier-1 EnqueueAsync→ack on loopback, {count} sequential sends: p50 {P(0.50):0.00} ms, p90 {P(0.90):0.00} ms, p99 {P(0.99):0.00} ms, max {latencies[^1]:0.00} ms");
+            Assert.Equal(warmup + count, await server.CountSamplesAsync());
+        }
+    }
+}
