@@ -37,6 +37,7 @@ public static class ServerHost
         builder.Services.AddSingleton<IHealthStore>(store);
         builder.Services.AddSingleton(limits);
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<IngestBudget>();
         builder.Services.AddSingleton<IngestPipeline>();
         builder.Services.AddSingleton<TokenAuthenticator>();
         builder.Services.AddSingleton<SyncService>();

@@ -27,7 +27,9 @@ internal sealed class TestServer : IAsyncDisposable
 
     public RpcChannel Channel { get; }
 
-    public IHealthStore Store => _app.Services.GetRequiredService<IHealthStore>();
+    public IServiceProvider Services => _app.Services;
+
+    public IHealthStore Store => Services.GetRequiredService<IHealthStore>();
 
     /// <summary>Starts a server; pass the same <paramref name="databasePath"/> to restart on existing data.</summary>
     public static async Task<TestServer> StartAsync(string? databasePath = null, params string[] extraArgs)

@@ -9,7 +9,7 @@ namespace HealthGrpc.Server.Ingest;
 /// One batch from wire to durable ack: enforce limits, validate and normalize, commit (group-committed by the store),
 /// and answer with the ack stored with the batch. Knows nothing of gRPC: refusals are <see cref="SyncRejectedException"/>.
 /// </summary>
-internal sealed class IngestPipeline(IHealthStore store, IngestLimits limits, TimeProvider clock)
+internal sealed class IngestPipeline(IHealthStore store, IngestLimits limits, IngestBudget budget, TimeProvider clock)
 {
     private readonly BatchValidator _validator = new(limits, clock);
 
@@ -54,10 +54,11 @@ internal sealed class IngestPipeline(IHealthStore store, IngestLimits limits, Ti
     }
 
     /// <summary>
-    /// Validates the batch now (on the caller's thread, so batches of one stream reach the store in order) and returns
-    /// the task of its durable ack.
+    /// Waits for the batch's share of the server-wide <see cref="IngestBudget"/>, then validates it (on the caller's
+    /// thread, so batches of one stream reach the store in order) and returns the task of its durable ack. The share is
+    /// released when the commit completes.
     /// </summary>
-    public Task<Ack> StartIngest(string userId, DeviceIdentity device, Batch batch, CancellationToken ct)
+    public async ValueTask<Task<Ack>> AdmitAsync(string userId, DeviceIdentity device, Batch batch, CancellationToken ct)
     {
         var samples = BatchValidator.CountSamples(batch);
         if (samples > limits.MaxSamplesPerBatch)
@@ -66,6 +67,35 @@ internal sealed class IngestPipeline(IHealthStore store, IngestLimits limits, Ti
                 $"batch {batch.BatchSeq} has {samples} samples; the limit is {limits.MaxSamplesPerBatch}. Split it.");
         }
 
+        var granted = await budget.AcquireAsync(batch.CalculateSize(), ct);
+        Task<Ack> commit;
+        try
+        {
+            commit = Ingest(userId, device, batch);
+        }
+        catch
+        {
+            budget.Release(granted);
+            throw;
+        }
+
+        return ReleaseWhenDoneAsync(commit, granted);
+    }
+
+    private async Task<Ack> ReleaseWhenDoneAsync(Task<Ack> commit, long granted)
+    {
+        try
+        {
+            return await commit;
+        }
+        finally
+        {
+            budget.Release(granted);
+        }
+    }
+
+    private Task<Ack> Ingest(string userId, DeviceIdentity device, Batch batch)
+    {
         var validated = _validator.Validate(batch);
         var rejections = ToWire(validated.Rejections);
         var atomicReject = batch.Atomic && rejections.Count > 0;
@@ -83,12 +113,13 @@ internal sealed class IngestPipeline(IHealthStore store, IngestLimits limits, Ti
             atomicReject ? [] : validated.Records,
             rejections.Count,
             result => AckFor(result, rejections).ToByteArray());
-        return CommitAsync(ingest, device, ct);
+        return CommitAsync(ingest, device);
     }
 
-    private async Task<Ack> CommitAsync(IngestBatch ingest, DeviceIdentity device, CancellationToken ct)
+    // Not cancellable: once validated, a batch either commits or fails as a whole.
+    private async Task<Ack> CommitAsync(IngestBatch ingest, DeviceIdentity device)
     {
-        var outcome = await store.CommitAsync(ingest, ct);
+        var outcome = await store.CommitAsync(ingest, CancellationToken.None);
         switch (outcome)
         {
             case CommitOutcome.Committed committed:

@@ -114,8 +114,18 @@ internal sealed partial class SyncService
             }
 
             inFlight.Reserve(request.Batch.BatchSeq);
-            // Not cancelled with the call: a validated batch either commits or fails as a whole.
-            inFlight.Add(pipeline.StartIngest(userId, device, request.Batch, CancellationToken.None));
+            // While the server-wide budget is spent this waits, and the stream stops reading: flow control pushes back.
+            Task<Ack> ack;
+            try
+            {
+                ack = await pipeline.AdmitAsync(userId, device, request.Batch, stop);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+
+            inFlight.Add(ack);
         }
     }
 

@@ -16,8 +16,7 @@ internal sealed partial class SyncService
             throw new SyncRejectedException(ErrorReason.ProtocolViolation, "UploadRequest.batch is required.");
         }
 
-        // The commit is not cancelled with the call: once validated, a batch either commits or fails as a whole.
-        var ack = await pipeline.StartIngest(userId, request.Device!, request.Batch, CancellationToken.None);
+        var ack = await await pipeline.AdmitAsync(userId, request.Device!, request.Batch, context.CancellationToken);
         return new UploadResponse { Ack = ack };
     }
 }
