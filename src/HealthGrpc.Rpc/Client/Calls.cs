@@ -4,27 +4,22 @@ using HealthGrpc.Rpc.Client;
 
 namespace HealthGrpc.Rpc;
 
-/// <summary>A unary call in flight. Await it (or <see cref="ResponseAsync"/>) for the response; non-OK throws <see cref="RpcException"/>.</summary>
-public sealed class AsyncUnaryCall<TResponse> : IDisposable
+/// <summary>What every client call offers: response headers, the final status and trailers, and cancellation.</summary>
+public abstract class RpcCall : IDisposable
 {
     private readonly IDisposable _call;
     private readonly Func<RpcStatus> _status;
     private readonly Func<Metadata> _trailers;
 
-    internal AsyncUnaryCall(IDisposable call, Task<TResponse> response, Task<Metadata> headers, Func<RpcStatus> status, Func<Metadata> trailers)
+    private protected RpcCall(IDisposable call, Task<Metadata> headers, Func<RpcStatus> status, Func<Metadata> trailers)
     {
         _call = call;
-        ResponseAsync = response;
         ResponseHeadersAsync = headers;
         _status = status;
         _trailers = trailers;
     }
 
-    public Task<TResponse> ResponseAsync { get; }
-
     public Task<Metadata> ResponseHeadersAsync { get; }
-
-    public TaskAwaiter<TResponse> GetAwaiter() => ResponseAsync.GetAwaiter();
 
     /// <summary>The final status (throws InvalidOperationException before the call completed).</summary>
     public RpcStatus GetStatus() => _status();
@@ -33,97 +28,65 @@ public sealed class AsyncUnaryCall<TResponse> : IDisposable
     public Metadata GetTrailers() => _trailers();
 
     /// <summary>Cancels the call if still running (RST_STREAM) and releases it.</summary>
-    public void Dispose() => _call.Dispose();
+    public void Dispose()
+    {
+        _call.Dispose();
+        GC.SuppressFinalize(this);
+    }
+}
+
+/// <summary>A unary call in flight. Await it (or <see cref="ResponseAsync"/>) for the response; non-OK throws <see cref="RpcException"/>.</summary>
+public sealed class AsyncUnaryCall<TResponse> : RpcCall
+{
+    internal AsyncUnaryCall(IDisposable call, Task<TResponse> response, Task<Metadata> headers, Func<RpcStatus> status, Func<Metadata> trailers)
+        : base(call, headers, status, trailers) => ResponseAsync = response;
+
+    public Task<TResponse> ResponseAsync { get; }
+
+    public TaskAwaiter<TResponse> GetAwaiter() => ResponseAsync.GetAwaiter();
 }
 
 /// <summary>A client-streaming call: write requests, complete, then await the single response.</summary>
-public sealed class ClientStreamingCall<TRequest, TResponse> : IDisposable
+public sealed class ClientStreamingCall<TRequest, TResponse> : RpcCall
 {
-    private readonly IDisposable _call;
-    private readonly Func<RpcStatus> _status;
-    private readonly Func<Metadata> _trailers;
-
     internal ClientStreamingCall(IDisposable call, IClientStreamWriter<TRequest> requestStream, Task<TResponse> response, Task<Metadata> headers, Func<RpcStatus> status, Func<Metadata> trailers)
+        : base(call, headers, status, trailers)
     {
-        _call = call;
         RequestStream = requestStream;
         ResponseAsync = response;
-        ResponseHeadersAsync = headers;
-        _status = status;
-        _trailers = trailers;
     }
 
     public IClientStreamWriter<TRequest> RequestStream { get; }
 
     public Task<TResponse> ResponseAsync { get; }
 
-    public Task<Metadata> ResponseHeadersAsync { get; }
-
     public TaskAwaiter<TResponse> GetAwaiter() => ResponseAsync.GetAwaiter();
-
-    public RpcStatus GetStatus() => _status();
-
-    public Metadata GetTrailers() => _trailers();
-
-    public void Dispose() => _call.Dispose();
 }
 
 /// <summary>A server-streaming call: enumerate <see cref="ResponseStream"/>; a non-OK status throws at the end.</summary>
-public sealed class ServerStreamingCall<TResponse> : IDisposable
+public sealed class ServerStreamingCall<TResponse> : RpcCall
 {
-    private readonly IDisposable _call;
-    private readonly Func<RpcStatus> _status;
-    private readonly Func<Metadata> _trailers;
-
     internal ServerStreamingCall(IDisposable call, IAsyncEnumerable<TResponse> responseStream, Task<Metadata> headers, Func<RpcStatus> status, Func<Metadata> trailers)
-    {
-        _call = call;
-        ResponseStream = responseStream;
-        ResponseHeadersAsync = headers;
-        _status = status;
-        _trailers = trailers;
-    }
+        : base(call, headers, status, trailers) => ResponseStream = responseStream;
 
     /// <summary>The response messages (enumerate once).</summary>
     public IAsyncEnumerable<TResponse> ResponseStream { get; }
-
-    public Task<Metadata> ResponseHeadersAsync { get; }
-
-    public RpcStatus GetStatus() => _status();
-
-    public Metadata GetTrailers() => _trailers();
-
-    public void Dispose() => _call.Dispose();
 }
 
 /// <summary>A bidirectional-streaming call. Dispose cancels it (RST_STREAM) if still running.</summary>
-public sealed class DuplexStreamingCall<TRequest, TResponse> : IDisposable
+public sealed class DuplexStreamingCall<TRequest, TResponse> : RpcCall
 {
-    private readonly IDisposable _call;
-    private readonly Func<RpcStatus> _status;
-    private readonly Func<Metadata> _trailers;
-
     internal DuplexStreamingCall(IDisposable call, IClientStreamWriter<TRequest> requestStream, IAsyncEnumerable<TResponse> responseStream, Task<Metadata> headers, Func<RpcStatus> status, Func<Metadata> trailers)
+        : base(call, headers, status, trailers)
     {
-        _call = call;
         RequestStream = requestStream;
         ResponseStream = responseStream;
-        ResponseHeadersAsync = headers;
-        _status = status;
-        _trailers = trailers;
     }
 
     public IClientStreamWriter<TRequest> RequestStream { get; }
 
+    /// <summary>The response messages (enumerate once).</summary>
     public IAsyncEnumerable<TResponse> ResponseStream { get; }
-
-    public Task<Metadata> ResponseHeadersAsync { get; }
-
-    public RpcStatus GetStatus() => _status();
-
-    public Metadata GetTrailers() => _trailers();
-
-    public void Dispose() => _call.Dispose();
 }
 
 internal sealed class ClientStreamWriter<TRequest, TResponse>(ClientCall<TRequest, TResponse> call) : IClientStreamWriter<TRequest>
