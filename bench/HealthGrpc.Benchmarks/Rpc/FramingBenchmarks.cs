@@ -11,7 +11,8 @@ namespace HealthGrpc.Benchmarks.Rpc;
 /// <summary>
 /// gRPC length-prefixed framing (HealthGrpc.Rpc GrpcFraming) of a Sync request carrying 1,000 samples: written into a
 /// PipeWriter, and read (5-byte prefix + protobuf parse) from a single-segment and a 4 KiB-segmented ReadOnlySequence.
-/// Parse_ByteArray is the message-only reference: what parsing costs with no framing at all.
+/// Parse_Payload is the message-only reference: parsing the same payload bytes as a sequence, with no framing at all
+/// (Parse_ByteArray shows what the byte[] overload adds: a CodedInputStream).
 /// </summary>
 [MemoryDiagnoser]
 public class FramingBenchmarks
@@ -22,6 +23,7 @@ public class FramingBenchmarks
     private SyncRequest _request = null!;
     private SyncResponse _ack = null!;
     private byte[] _payload = null!;
+    private ReadOnlySequence<byte> _payloadSequence;
     private ReadOnlySequence<byte> _singleSegment;
     private ReadOnlySequence<byte> _segmented;
 
@@ -33,6 +35,7 @@ public class FramingBenchmarks
         _request = HeartRateData.HeartRateBatch(HeartRateData.BatchSamples, withUuids: true);
         _ack = new SyncResponse { Ack = new Ack { BatchSeq = 1, Outcome = AckOutcome.Committed, Accepted = 1_000, HighWaterMark = 1, ChangeToken = "c1.1000" } };
         _payload = _request.ToByteArray();
+        _payloadSequence = new ReadOnlySequence<byte>(_payload);
         var framed = GrpcFraming.ToFramedArray(_request, null, gzip: false);
         _singleSegment = new ReadOnlySequence<byte>(framed);
         _segmented = Segments.Split(framed, 4096);
@@ -54,8 +57,12 @@ public class FramingBenchmarks
     [Benchmark]
     public SyncRequest Read_Batch_Segmented() => ReadOne(_segmented);
 
-    /// <summary>Reference: parse the same payload from a byte array, no framing.</summary>
+    /// <summary>Reference: parse the same payload (no prefix) from a sequence: the protobuf object graph alone.</summary>
     [Benchmark(Baseline = true)]
+    public SyncRequest Parse_Payload() => SyncRequest.Parser.ParseFrom(_payloadSequence);
+
+    /// <summary>Reference: parse the same payload from a byte array (the byte[] overload adds a CodedInputStream).</summary>
+    [Benchmark]
     public SyncRequest Parse_ByteArray() => SyncRequest.Parser.ParseFrom(_payload);
 
     private long WriteAndDrain(IMessage message)
