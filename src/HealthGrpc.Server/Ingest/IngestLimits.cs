@@ -19,7 +19,7 @@ public sealed class IngestLimits
     /// Request bytes (wire size) being validated and committed at once, over all streams. Bounds server memory: a parsed
     /// and validated batch takes about ten times its wire size until it is committed.
     /// </summary>
-    public long MaxBytesInProgress { get; set; } = 32L * 1024 * 1024;
+    public long MaxBytesInProgress { get; set; } = 8L * 1024 * 1024;
 
     /// <summary>How far after the server's clock a sample may start (clock skew allowance).</summary>
     public TimeSpan MaxFutureSkew { get; set; } = TimeSpan.FromMinutes(10);
