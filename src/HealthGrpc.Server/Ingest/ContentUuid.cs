@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
@@ -11,42 +12,60 @@ namespace HealthGrpc.Server.Ingest;
 /// </summary>
 internal static class ContentUuid
 {
+    // Six numbers, six length-prefixed strings: fits the stack for any sample that passed validation.
+    private const int StackLimit = 1024;
+
     public static Guid Derive(
         int type, string? vendorType, long startUnixMs, long endUnixMs, double? quantity, int? category, string unit,
         string sourceName, string manufacturer, string model, string appId)
     {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var number = new byte[8];
-        void AppendNumber(long value)
+        var size = (6 * sizeof(long)) + Encoded(vendorType) + Encoded(unit) + Encoded(sourceName) + Encoded(manufacturer)
+            + Encoded(model) + Encoded(appId);
+        byte[]? rented = null;
+        var buffer = size <= StackLimit ? stackalloc byte[StackLimit] : (rented = ArrayPool<byte>.Shared.Rent(size));
+        try
         {
-            BinaryPrimitives.WriteInt64BigEndian(number, value);
-            hash.AppendData(number);
-        }
+            var written = 0;
+            Number(buffer, ref written, type);
+            Text(buffer, ref written, vendorType);
+            Number(buffer, ref written, startUnixMs);
+            Number(buffer, ref written, endUnixMs);
+            Number(buffer, ref written, quantity is { } q ? BitConverter.DoubleToInt64Bits(q) : long.MinValue);
+            Number(buffer, ref written, category ?? long.MinValue);
+            Text(buffer, ref written, unit);
+            Text(buffer, ref written, sourceName);
+            Text(buffer, ref written, manufacturer);
+            Text(buffer, ref written, model);
+            Text(buffer, ref written, appId);
 
-        void AppendText(string? text)
+            Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
+            SHA256.HashData(buffer[..written], digest);
+            digest[6] = (byte)((digest[6] & 0x0F) | 0x80); // version 8: custom, name-based
+            digest[8] = (byte)((digest[8] & 0x3F) | 0x80); // RFC variant
+            return new Guid(digest[..16], bigEndian: true);
+        }
+        finally
         {
-            // Length-prefixed so ("ab","c") and ("a","bc") hash differently.
-            var bytes = Encoding.UTF8.GetBytes(text ?? string.Empty);
-            AppendNumber(bytes.Length);
-            hash.AppendData(bytes);
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
         }
+    }
 
-        AppendNumber(type);
-        AppendText(vendorType);
-        AppendNumber(startUnixMs);
-        AppendNumber(endUnixMs);
-        AppendNumber(quantity is { } q ? BitConverter.DoubleToInt64Bits(q) : long.MinValue);
-        AppendNumber(category ?? long.MinValue);
-        AppendText(unit);
-        AppendText(sourceName);
-        AppendText(manufacturer);
-        AppendText(model);
-        AppendText(appId);
+    private static int Encoded(string? text) => sizeof(long) + Encoding.UTF8.GetByteCount(text ?? string.Empty);
 
-        Span<byte> digest = stackalloc byte[32];
-        hash.GetHashAndReset(digest);
-        digest[6] = (byte)((digest[6] & 0x0F) | 0x80); // version 8: custom, name-based
-        digest[8] = (byte)((digest[8] & 0x3F) | 0x80); // RFC variant
-        return new Guid(digest[..16], bigEndian: true);
+    private static void Number(Span<byte> buffer, ref int written, long value)
+    {
+        BinaryPrimitives.WriteInt64BigEndian(buffer[written..], value);
+        written += sizeof(long);
+    }
+
+    /// <summary>Length-prefixed, so ("ab","c") and ("a","bc") hash differently.</summary>
+    private static void Text(Span<byte> buffer, ref int written, string? text)
+    {
+        var length = Encoding.UTF8.GetBytes(text ?? string.Empty, buffer[(written + sizeof(long))..]);
+        Number(buffer, ref written, length);
+        written += length;
     }
 }
