@@ -93,7 +93,10 @@ internal sealed class ClientStreamWriter<TRequest, TResponse>(ClientCall<TReques
     where TRequest : class, IMessage<TRequest>
     where TResponse : class, IMessage<TResponse>
 {
-    public Task WriteAsync(TRequest message, CancellationToken cancellationToken = default) => call.WriteAsync(message, cancellationToken);
+    public WriteOptions WriteOptions { get; set; } = WriteOptions.Default;
+
+    public Task WriteAsync(TRequest message, CancellationToken cancellationToken = default) =>
+        call.WriteAsync(message, WriteOptions.NoCompress, cancellationToken);
 
     public Task CompleteAsync() => call.CompleteRequestAsync();
 }

@@ -314,7 +314,7 @@ internal sealed class ClientCall<TRequest, TResponse> : IDisposable
         SetStatus(status, trailers);
     }
 
-    public async Task WriteAsync(TRequest message, CancellationToken cancellationToken)
+    public async Task WriteAsync(TRequest message, bool noCompress, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
         var content = _requestContent ?? throw new InvalidOperationException("This call has no request stream.");
@@ -323,7 +323,7 @@ internal sealed class ClientCall<TRequest, TResponse> : IDisposable
         FlushResult result;
         try
         {
-            GrpcFraming.WriteMessage(writer, message, _channel.Options.MaxSendMessageSize, _gzipRequests);
+            GrpcFraming.WriteMessage(writer, message, _channel.Options.MaxSendMessageSize, _gzipRequests && !noCompress);
             using var linked = cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(_callCts.Token, cancellationToken) : null;
             result = await writer.FlushAsync(linked?.Token ?? _callCts.Token);
         }

@@ -52,6 +52,12 @@ public interface IClientStreamWriter<in T>
     /// <summary>Queues one message; waits while HTTP/2 flow control applies back-pressure. One write at a time.</summary>
     Task WriteAsync(T message, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Options for the following writes. <see cref="WriteOptions.NoCompress"/> sends a message uncompressed on a call
+    /// whose requests are gzip-compressed (per-message compression, as the gRPC spec allows).
+    /// </summary>
+    WriteOptions WriteOptions { get; set; }
+
     /// <summary>Ends the request stream (END_STREAM).</summary>
     Task CompleteAsync();
 }

@@ -164,11 +164,12 @@ internal sealed class InteropClient(RpcChannel channel, ResponseFlagHandler flag
             Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
         }
 
-        // 2. A compressed call. Deviation: HealthGrpc.Rpc compresses per call, not per message, so the spec's second,
-        // *uncompressed* message (expect_compressed=false) cannot be produced; it is sent compressed without an expectation.
+        // 2. A gzip call: the first message compressed (expect_compressed=true), the second sent uncompressed through
+        // the per-message NoCompress write option (expect_compressed=false).
         using var call = channel.ClientStreaming(StreamingInputCall, new CallOptions(Compression: "gzip"));
         await call.RequestStream.WriteAsync(new StreamingInputCallRequest { ExpectCompressed = new BoolValue { Value = true }, Payload = Zeros(27182) }).WithTimeout();
-        await call.RequestStream.WriteAsync(new StreamingInputCallRequest { Payload = Zeros(45904) }).WithTimeout();
+        call.RequestStream.WriteOptions = new WriteOptions(NoCompress: true);
+        await call.RequestStream.WriteAsync(new StreamingInputCallRequest { ExpectCompressed = new BoolValue { Value = false }, Payload = Zeros(45904) }).WithTimeout();
         await call.RequestStream.CompleteAsync().WithTimeout();
         var response = await call.ResponseAsync.WithTimeout();
         Assert.Equal(73086, response.AggregatedPayloadSize);
