@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
 using HealthGrpc.Contracts.V1;
 using HealthGrpc.Rpc;
@@ -54,7 +55,7 @@ internal sealed partial class SyncService
         await acker;
         if (readFailure is not null)
         {
-            throw readFailure;
+            ExceptionDispatchInfo.Throw(readFailure);
         }
 
         if (lifetime.ApplicationStopping.IsCancellationRequested)
