@@ -19,7 +19,8 @@ public static class KillTestData
 
     public static SampleSet Set(int set)
     {
-        var origin = DateTimeOffset.UtcNow.Date.AddDays(-1);
+        // 30 days back leaves room for 2.5M one-second samples before "now": none may start in the future.
+        var origin = DateTimeOffset.UtcNow.Date.AddDays(-30);
         var samples = new SampleSet
         {
             Type = DataType.HeartRate,

@@ -1,14 +1,15 @@
 using System.Diagnostics;
 using HealthGrpc.Client.Tests.Infrastructure;
 using HealthGrpc.Contracts.V1;
+using HealthGrpc.Storage.Sqlite;
 using Xunit.Abstractions;
 
 namespace HealthGrpc.Client.Tests;
 
 /// <summary>
 /// Drain throughput / memory and tier-1 latency on loopback, printed in the test output. Bounded sizes by default;
-/// set HEALTHGRPC_CLIENT_BENCH_SAMPLES=1000000 for the full backlog. The server runs in the same process, so the
-/// memory figures include the server's.
+/// set HEALTHGRPC_CLIENT_BENCH_SAMPLES=1000000 for the full backlog. For the drain the server is a child process, so
+/// the memory figures are the client's alone.
 /// </summary>
 public sealed class MeasurementTests(ITestOutputHelper output)
 {
@@ -16,17 +17,22 @@ public sealed class MeasurementTests(ITestOutputHelper output)
     public async Task Drain_Backlog_ReportsSamplesPerSecondAndPeakMemory()
     {
         var total = int.TryParse(Environment.GetEnvironmentVariable("HEALTHGRPC_CLIENT_BENCH_SAMPLES"), out var n) ? n : 100_000;
-        await using var server = await TestServer.StartAsync();
+        var dir = TempDir.Create();
+        var serverDb = Path.Combine(dir, "server.db");
+        var port = ServerProcess.FreePort();
+        var token = await ServerProcess.CreateUserAsync(serverDb, "user-1");
+        using var server = ServerProcess.Start(port, serverDb);
+        await ServerProcess.WaitForPortAsync(port);
         var options = new HealthSyncOptions
         {
-            ServerAddress = server.Address,
-            DatabasePath = Path.Combine(server.Directory, "client.db"),
-            AccessToken = server.Token,
+            ServerAddress = new Uri($"http://127.0.0.1:{port}"),
+            DatabasePath = Path.Combine(dir, "client.db"),
+            AccessToken = token,
             MaxSamplesPerBatch = 5_000,
             AckTimeout = TimeSpan.FromSeconds(30),
         };
         var client = await HealthSyncClient.OpenAsync(options).WaitAsync(TestClient.Timeout);
-        await using (client)
+        try
         {
             var enqueueWatch = Stopwatch.StartNew();
             var end = DateTimeOffset.UtcNow.AddHours(-1);
@@ -61,11 +67,19 @@ public sealed class MeasurementTests(ITestOutputHelper output)
             watch.Stop();
             await sampling.CancelAsync();
             await sampler.WaitAsync(TimeSpan.FromSeconds(10));
-            Assert.Equal(total, await server.CountSamplesAsync());
             output.WriteLine($"enqueue {total:N0} heart-rate samples: {enqueueWatch.Elapsed.TotalSeconds:0.00} s ({total / enqueueWatch.Elapsed.TotalSeconds:N0} samples/s)");
             output.WriteLine($"drain {total:N0} samples: {watch.Elapsed.TotalSeconds:0.00} s = {total / watch.Elapsed.TotalSeconds:N0} samples/s");
-            output.WriteLine($"peak working set above baseline: {(peakWs - baselineWs) / 1048576.0:0.0} MiB (client + in-process server); peak managed heap above baseline: {(peakHeap - baselineHeap) / 1048576.0:0.0} MiB");
+            output.WriteLine($"client peak working set above baseline: {(peakWs - baselineWs) / 1048576.0:0.0} MiB; peak managed heap above baseline: {(peakHeap - baselineHeap) / 1048576.0:0.0} MiB (server in its own process)");
         }
+        finally
+        {
+            await client.DisposeAsync();
+            server.Kill(entireProcessTree: true);
+            await server.WaitForExitAsync().WaitAsync(TestClient.Timeout);
+        }
+
+        await using var store = await SqliteHealthStore.OpenAsync(serverDb).WaitAsync(TestClient.Timeout);
+        Assert.Equal(total, await store.CountSamplesAsync("user-1", CancellationToken.None).WaitAsync(TestClient.Timeout));
     }
 
     [Fact]
