@@ -11,7 +11,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Spectre.Console;
 
-// HealthGrpc.RpcCompare [--seconds N] [--concurrency N]: our server vs grpc-js, same client (ours), one run.
+// HealthGrpc.RpcCompare [--seconds N] [--concurrency N]: our server vs grpc-js with the same client (ours), and our
+// client vs the grpc-js client against our server (load-client.js), in one run.
 // HealthGrpc.RpcCompare serve: our TestService server (child process mode), prints {"listening":PORT}.
 if (args.Length > 0 && args[0] == "serve")
 {
@@ -37,7 +38,9 @@ if (args.Length > 0 && args[0] == "serve")
 var seconds = args.SkipWhile(a => a != "--seconds").Skip(1).Select(double.Parse).FirstOrDefault(5);
 var concurrency = args.SkipWhile(a => a != "--concurrency").Skip(1).Select(int.Parse).FirstOrDefault(64);
 var repo = FindRepoRoot();
-var results = new List<(string Server, string Test, double PerSecond, double ServerCpuPct)>();
+const string OurClient = "HealthGrpc.Rpc client";
+const string JsClient = "grpc-js 1.14 client (node)";
+var results = new List<(string Server, string Client, string Test, double PerSecond, double ServerCpuPct)>();
 for (var round = 0; round < 2; round++)
 {
     foreach (var (name, start) in new (string, Func<Process>)[]
@@ -73,7 +76,8 @@ for (var round = 0; round < 2; round++)
             }
         })));
         var elapsed = clock.Elapsed.TotalSeconds;
-        results.Add((name, $"unary calls/s (10 B payloads, {concurrency} concurrent)", calls / elapsed, (Cpu(server) - cpu0).TotalSeconds / elapsed * 100));
+        var unaryTest = $"unary calls/s (10 B payloads, {concurrency} concurrent)";
+        results.Add((name, OurClient, unaryTest, calls / elapsed, (Cpu(server) - cpu0).TotalSeconds / elapsed * 100));
 
         // Streamed 100-byte messages/s over one client-streaming call.
         var message = new StreamingInputCallRequest { Payload = new Payload { Body = ByteString.CopyFrom(new byte[100]) } };
@@ -101,30 +105,65 @@ for (var round = 0; round < 2; round++)
         }
 
         elapsed = clock.Elapsed.TotalSeconds;
-        results.Add((name, "streamed 100 B messages/s (one call, acked by the aggregate)", sent / elapsed, (Cpu(server) - cpu0).TotalSeconds / elapsed * 100));
+        const string streamTest = "streamed 100 B messages/s (one call, acked by the aggregate)";
+        results.Add((name, OurClient, streamTest, sent / elapsed, (Cpu(server) - cpu0).TotalSeconds / elapsed * 100));
+        if (name.StartsWith("HealthGrpc", StringComparison.Ordinal))
+        {
+            // The same two loads from the grpc-js client, against the same server process.
+            foreach (var (mode, test) in new[] { ("unary", unaryTest), ("stream", streamTest) })
+            {
+                cpu0 = Cpu(server);
+                var (count, took) = await RunJsClientAsync(repo, port, mode, seconds, concurrency);
+                results.Add((name, JsClient, test, count / took, (Cpu(server) - cpu0).TotalSeconds / took * 100));
+            }
+        }
+
         server.StandardInput.Close();
         server.Kill(entireProcessTree: true);
         await server.WaitForExitAsync();
     }
 }
 
-var table = new Table().AddColumn("test").AddColumn("server").AddColumn(new TableColumn("per second (best of 2)").RightAligned()).AddColumn(new TableColumn("server CPU").RightAligned()).AddColumn(new TableColumn("ours / grpc-js").RightAligned());
 AnsiConsole.Profile.Width = 160;
+var servers = new Table().Title("our server vs grpc-js, same client (ours)").AddColumn("test").AddColumn("server").AddColumn(new TableColumn("per second (best of 2)").RightAligned()).AddColumn(new TableColumn("server CPU").RightAligned()).AddColumn(new TableColumn("ours / grpc-js").RightAligned());
+var clients = new Table().Title("our client vs grpc-js client, same server (ours)").AddColumn("test").AddColumn("client").AddColumn(new TableColumn("per second (best of 2)").RightAligned()).AddColumn(new TableColumn("server CPU").RightAligned()).AddColumn(new TableColumn("ours / grpc-js").RightAligned());
 foreach (var test in results.Select(r => r.Test).Distinct())
 {
-    var ours = results.Where(r => r.Test == test && r.Server.StartsWith("HealthGrpc", StringComparison.Ordinal)).MaxBy(r => r.PerSecond);
-    var js = results.Where(r => r.Test == test && r.Server.StartsWith("grpc-js", StringComparison.Ordinal)).MaxBy(r => r.PerSecond);
-    table.AddRow(Markup.Escape(test), Markup.Escape(ours.Server), $"{ours.PerSecond:N0}", $"{ours.ServerCpuPct:0}%", $"{ours.PerSecond / js.PerSecond:0.00}x");
-    table.AddRow("", Markup.Escape(js.Server), $"{js.PerSecond:N0}", $"{js.ServerCpuPct:0}%", "");
+    var ours = Best(test, "HealthGrpc", OurClient);
+    var jsServer = Best(test, "grpc-js", OurClient);
+    var jsClient = Best(test, "HealthGrpc", JsClient);
+    servers.AddRow(Markup.Escape(test), Markup.Escape(ours.Server), $"{ours.PerSecond:N0}", $"{ours.ServerCpuPct:0}%", $"{ours.PerSecond / jsServer.PerSecond:0.00}x");
+    servers.AddRow("", Markup.Escape(jsServer.Server), $"{jsServer.PerSecond:N0}", $"{jsServer.ServerCpuPct:0}%", "");
+    clients.AddRow(Markup.Escape(test), OurClient, $"{ours.PerSecond:N0}", $"{ours.ServerCpuPct:0}%", $"{ours.PerSecond / jsClient.PerSecond:0.00}x");
+    clients.AddRow("", Markup.Escape(JsClient), $"{jsClient.PerSecond:N0}", $"{jsClient.ServerCpuPct:0}%", "");
 }
 
-AnsiConsole.Write(table);
+AnsiConsole.Write(servers);
+AnsiConsole.Write(clients);
 foreach (var r in results)
 {
-    Console.WriteLine($"raw: {r.Server} | {r.Test} | {r.PerSecond:N0}/s | server CPU {r.ServerCpuPct:0}%");
+    Console.WriteLine($"raw: {r.Server} <- {r.Client} | {r.Test} | {r.PerSecond:N0}/s | server CPU {r.ServerCpuPct:0}%");
 }
 
 return 0;
+
+(string Server, string Client, string Test, double PerSecond, double ServerCpuPct) Best(string test, string server, string client) =>
+    results.Where(r => r.Test == test && r.Server.StartsWith(server, StringComparison.Ordinal) && r.Client == client).MaxBy(r => r.PerSecond);
+
+static async Task<(long Count, double Seconds)> RunJsClientAsync(string repo, int port, string mode, double seconds, int concurrency)
+{
+    using var client = Start("node", Path.Combine(repo, "bench/HealthGrpc.RpcCompare/load-client.js"), $"--port={port}", $"--mode={mode}",
+        $"--seconds={seconds.ToString(System.Globalization.CultureInfo.InvariantCulture)}", $"--concurrency={concurrency}");
+    var output = await client.StandardOutput.ReadToEndAsync();
+    await client.WaitForExitAsync();
+    if (client.ExitCode != 0)
+    {
+        throw new InvalidOperationException($"grpc-js load client ({mode}) failed: {await client.StandardError.ReadToEndAsync()}");
+    }
+
+    var json = System.Text.Json.JsonDocument.Parse(output).RootElement;
+    return (json.GetProperty("count").GetInt64(), json.GetProperty("seconds").GetDouble());
+}
 
 static TimeSpan Cpu(Process p)
 {
