@@ -101,15 +101,15 @@ internal static class LoadRun
         await using (var store = await SqliteHealthStore.OpenAsync(path))
         {
             stored = await store.CountSamplesAsync(UserId, ct);
-            storedPoints = await store.CountSeriesPointsAsync(UserId, ct);
+            storedPoints = s.Waveform ? StoredWaveformPoints(path) : await store.CountSeriesPointsAsync(UserId, ct);
         }
 
-        var expectedRows = s.Series ? warmupUnique : phases.Sum(p => p.UniqueSamples) + warmupUnique;
-        var expectedPoints = s.Series ? phases.Sum(p => p.UniqueSamples) : 0;
+        var expectedRows = s.Points ? warmupUnique : phases.Sum(p => p.UniqueSamples) + warmupUnique;
+        var expectedPoints = s.Points ? phases.Sum(p => p.UniqueSamples) : 0;
 
         // The storage limit in the same run: the same number of rows straight into the same schema.
         // Series: one row per series, so there is no same-rows baseline; compare points/s with 1M discrete rows/s.
-        var rawRows = (int)Math.Min(phases[0].UniqueSamples, s.Series ? 1_000_000 : int.MaxValue);
+        var rawRows = (int)Math.Min(phases[0].UniqueSamples, s.Points ? 1_000_000 : int.MaxValue);
         var rawPath = ServerUnderTest.FreshDatabasePath("raw.db");
         var rawElapsed = RawInsertBaseline.InsertSamples(rawPath, UserId, RawRows(rawRows, s.RateHz), 50_000);
         var rawPerSecond = rawRows / rawElapsed.TotalSeconds;
@@ -125,9 +125,9 @@ internal static class LoadRun
         var main0 = phases[0];
         var table = new Table().AddColumn("figure").AddColumn(new TableColumn("value").RightAligned());
         void Row(string k, string v) => table.AddRow(Markup.Escape(k), Markup.Escape(v));
-        var unit = s.Series ? "points/s" : "samples/s";
+        var unit = s.Points ? "points/s" : "samples/s";
         Row($"ingest {unit} (acked, durable, dedup'd)", $"{main0.SamplesPerSecond:N0}");
-        Row(s.Series ? $"storage limit discrete rows/s (RawInsertBaseline, {rawRows:N0} rows)" : "storage limit rows/s (RawInsertBaseline, same rows)", $"{rawPerSecond:N0}");
+        Row(s.Points ? $"storage limit discrete rows/s (RawInsertBaseline, {rawRows:N0} rows)" : "storage limit rows/s (RawInsertBaseline, same rows)", $"{rawPerSecond:N0}");
         Row("ratio ingest / storage limit", $"{main0.SamplesPerSecond / rawPerSecond:0.00}x");
         Row($"one-Upload-per-sample samples/s ({s.NaiveSamples:N0} samples)", $"{naivePerSecond:N0}");
         Row("ratio ingest / one-call-per-sample", $"{main0.SamplesPerSecond / naivePerSecond:0.0}x");
@@ -144,16 +144,16 @@ internal static class LoadRun
         Row("client peak RSS (pre-built batches)", $"{clientRss / 1048576.0:N0} MiB");
         Row("elapsed (max phase)", $"{main0.Elapsed.TotalSeconds:0.00} s, {main0.Batches:N0} batches");
         Row("rows stored / expected", $"{stored:N0} / {expectedRows:N0}");
-        if (s.Series)
+        if (s.Points)
         {
-            Row("series points stored / expected", $"{storedPoints:N0} / {expectedPoints:N0}");
+            Row($"{(s.Waveform ? "waveform" : "series")} points stored / expected", $"{storedPoints:N0} / {expectedPoints:N0}");
         }
 
         Row("acked accepted / duplicates (expected dups), warm-up excluded", $"{phases.Sum(p => p.AckedAccepted):N0} / {phases.Sum(p => p.AckedDuplicates):N0} ({phases.Sum(p => p.Duplicates):N0})");
         Row("errors", $"{phases.Sum(p => p.Errors)}{(phases.FirstOrDefault(p => p.FirstError is not null)?.FirstError is { } e ? ": " + e : "")}");
         AnsiConsole.Write(table);
 
-        var ok = stored == expectedRows && (!s.Series || storedPoints == expectedPoints) && phases.Sum(p => p.Errors) == 0
+        var ok = stored == expectedRows && (!s.Points || storedPoints == expectedPoints) && phases.Sum(p => p.Errors) == 0
             && phases.Sum(p => p.AckedDuplicates) == phases.Sum(p => p.Duplicates);
         AnsiConsole.MarkupLine(ok ? "[green]rows match exactly[/]" : "[red]MISMATCH: rows or acks differ from expected[/]");
         if (s.JsonPath is not null)
@@ -176,7 +176,7 @@ internal static class LoadRun
     }
 
     private static void Print(PhaseResult p, Settings s) =>
-        AnsiConsole.MarkupLine(Markup.Escape($"[{p.Name}] {p.UniqueSamples:N0} {(s.Series ? "points" : "samples")} in {p.Elapsed.TotalSeconds:0.00} s = {p.SamplesPerSecond:N0}/s; p50 {p.Percentile(50):0.0} ms p99 {p.Percentile(99):0.0} ms; errors {p.Errors}"));
+        AnsiConsole.MarkupLine(Markup.Escape($"[{p.Name}] {p.UniqueSamples:N0} {(s.Points ? "points" : "samples")} in {p.Elapsed.TotalSeconds:0.00} s = {p.SamplesPerSecond:N0}/s; p50 {p.Percentile(50):0.0} ms p99 {p.Percentile(99):0.0} ms; errors {p.Errors}"));
 
     /// <summary>Start time of the data so the newest sample is an hour in the past.</summary>
     private static long DataStartMs(long samples, double rateHz) =>
@@ -199,6 +199,61 @@ internal static class LoadRun
         return rows;
     }
 
+    /// <summary>
+    /// One ECG recording per device: a synthetic 72 bpm single-lead trace in µV at <see cref="Settings.RateHz"/> Hz,
+    /// delta-encoded, split into chunks of <see cref="Settings.BatchSize"/> points (one chunk per batch).
+    /// </summary>
+    private static List<Batch> BuildWaveformBatches(Settings s, long startMs, out long sent)
+    {
+        var batches = new List<Batch>();
+        var uuid = SampleUuid.ToByteString(Guid.NewGuid());
+        var chunks = (uint)((s.SamplesPerDevice + s.BatchSize - 1) / s.BatchSize);
+        var previous = 0;
+        sent = 0;
+        for (uint c = 0; c < chunks; c++)
+        {
+            var first = (long)c * s.BatchSize;
+            var n = (int)Math.Min(s.BatchSize, s.SamplesPerDevice - first);
+            var chunk = new Waveform
+            {
+                Uuid = uuid,
+                Type = DataType.Ecg,
+                Source = WatchSource,
+                StartTime = Timestamp.FromDateTimeOffset(DateTimeOffset.FromUnixTimeMilliseconds(startMs)),
+                SamplingFrequencyHz = s.RateHz,
+                Lead = EcgLead.AppleWatchSimilarToLeadI,
+                Unit = "uV",
+                ChunkIndex = c,
+                ChunkCount = chunks,
+                FirstSampleIndex = (ulong)first,
+            };
+            for (var k = 0; k < n; k++)
+            {
+                var t = (first + k) / s.RateHz;
+                var beat = t % (60.0 / 72);
+                // A narrow QRS spike on a slow baseline wander: deltas stay small, as in real ECG.
+                var microvolts = (int)((Math.Exp(-Math.Pow((beat - 0.2) / 0.012, 2)) * 1200) + (Math.Sin(t * 0.7) * 80));
+                chunk.VoltageDeltas.Add(microvolts - previous);
+                previous = microvolts;
+            }
+
+            batches.Add(new Batch { BatchSeq = c + 1UL, Waveforms = { chunk } });
+            sent += n;
+        }
+
+        return batches;
+    }
+
+    /// <summary>Waveform points stored (the store has no count for them; read the file directly).</summary>
+    private static long StoredWaveformPoints(string path)
+    {
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Mode=ReadOnly;Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT coalesce(sum(point_count), 0) FROM waveforms";
+        return (long)command.ExecuteScalar()!;
+    }
+
     /// <summary>Pre-builds one device's batches (so the measured window holds no data generation).</summary>
     private static List<Batch> BuildBatches(Settings s, out long sent, out long duplicates)
     {
@@ -208,6 +263,11 @@ internal static class LoadRun
         var startMs = DataStartMs(s.SamplesPerDevice, s.RateHz);
         var step = 1000 / s.RateHz;
         ulong seq = 0;
+        if (s.Waveform)
+        {
+            return BuildWaveformBatches(s, startMs, out sent);
+        }
+
         if (s.Series)
         {
             var points = new SeriesPoint[s.BatchSize];
@@ -267,7 +327,7 @@ internal static class LoadRun
 
     private static async Task<PhaseResult> RunPhaseAsync(string name, ServerUnderTest server, RpcChannel channel, string token, Settings s, string prefix, double paceSamplesPerSecond, CancellationToken ct)
     {
-        AnsiConsole.MarkupLine(Markup.Escape($"[{name}] building {s.Devices} x {s.SamplesPerDevice:N0} {(s.Series ? "points" : "samples")}..."));
+        AnsiConsole.MarkupLine(Markup.Escape($"[{name}] building {s.Devices} x {s.SamplesPerDevice:N0} {(s.Points ? "points" : "samples")}..."));
         var perDevice = new List<Batch>[s.Devices];
         long sent = 0, dups = 0;
         for (var d = 0; d < s.Devices; d++)

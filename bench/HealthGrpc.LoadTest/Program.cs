@@ -4,7 +4,7 @@ using HealthGrpc.LoadTest;
 // healthgrpc-loadtest [scenario] [options]: see bench/README.md.
 var scenarioArg = new Argument<string>("scenario")
 {
-    Description = "custom | steady-1hz | backfill | burst-reconnect | series",
+    Description = "custom | steady-1hz | backfill | burst-reconnect | series | ecg",
     DefaultValueFactory = _ => "custom",
 };
 var devices = new Option<int?>("--devices") { Description = "Simulated devices (one Sync stream each)" };
@@ -12,7 +12,7 @@ var rateHz = new Option<double?>("--rate-hz") { Description = "Sample rate per d
 var seconds = new Option<double?>("--seconds") { Description = "Seconds of data per device (samples = rate x seconds)" };
 var samples = new Option<long?>("--samples") { Description = "Samples per device (overrides --seconds)" };
 var batchSize = new Option<int?>("--batch-size") { Description = "Samples (or series points) per batch" };
-var encoding = new Option<string?>("--encoding") { Description = "discrete | series" };
+var encoding = new Option<string?>("--encoding") { Description = "discrete | series | waveform" };
 var duplicateRatio = new Option<double?>("--duplicate-ratio") { Description = "Fraction of each batch that re-sends samples of the previous batch (discrete only)" };
 var inFlight = new Option<int?>("--in-flight") { Description = "Batches in flight per stream (server limit 16)" };
 var latencyPhase = new Option<bool?>("--latency-phase") { Description = "After the max-throughput phase, run a paced phase at half the measured rate and report its ack latency" };

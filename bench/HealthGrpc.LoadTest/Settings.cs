@@ -18,6 +18,11 @@ internal sealed record Settings(
 {
     public bool Series => string.Equals(Encoding, "series", StringComparison.OrdinalIgnoreCase);
 
+    public bool Waveform => string.Equals(Encoding, "waveform", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Series and waveforms carry many points per stored row: throughput is points/s.</summary>
+    public bool Points => Series || Waveform;
+
     public static Settings ForScenario(string name) => name switch
     {
         // 1,000 wearables at 1 Hz, each with 1 h of queued heart rate (6 batches of 10 min), all streaming at once as fast as acks allow
@@ -29,6 +34,8 @@ internal sealed record Settings(
         "burst-reconnect" => new(name, 500, 1, 7_200, 1_000, "discrete", 0.25, 16, false),
         // Series encoding: 100 devices x 100 h of 1 Hz heart rate as packed delta columns, one 36,000-point series per batch.
         "series" => new(name, 100, 1, 360_000, 36_000, "series", 0, 16, false),
+        // ECG: 1,000 devices x 30 s of 512 Hz single-lead voltages (15,360 points), as waveform chunks of 5,120 points (10 s).
+        "ecg" => new(name, 1_000, 512, 15_360, 5_120, "waveform", 0, 16, false),
         "custom" => new(name, 100, 1, 10_000, 1_000, "discrete", 0, 16, false),
         _ => throw new ArgumentException($"unknown scenario '{name}'"),
     };
