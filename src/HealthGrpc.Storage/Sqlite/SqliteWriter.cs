@@ -580,6 +580,19 @@ internal sealed class SqliteWriter : IDisposable
         return (long)_sampleExists.ExecuteScalar()! != 0;
     }
 
+    /// <summary>Runs an INSERT ... ON CONFLICT DO NOTHING of one item: a new row takes the next change sequence.</summary>
+    private void CountInsert(SqliteCommand insert, ref Counts counts)
+    {
+        if (insert.ExecuteNonQuery() == 0)
+        {
+            counts.Duplicates++;
+            return;
+        }
+
+        _seq++;
+        counts.Accepted++;
+    }
+
     private void ApplySeries(IReadOnlyList<SeriesRecord> series, ref Counts counts)
     {
         var p = _insertSeries.Parameters;
@@ -606,15 +619,7 @@ internal sealed class SqliteWriter : IDisposable
             p[10].Value = item.ZoneOffsetMinutes is { } zone ? zone : DBNull.Value;
             p[11].Value = item.PointCount;
             p[12].Value = item.Payload;
-            if (_insertSeries.ExecuteNonQuery() == 0)
-            {
-                counts.Duplicates++;
-            }
-            else
-            {
-                _seq++;
-                counts.Accepted++;
-            }
+            CountInsert(_insertSeries, ref counts);
         }
     }
 
@@ -648,15 +653,7 @@ internal sealed class SqliteWriter : IDisposable
             p[14].Value = unchecked((long)item.FirstSampleIndex);
             p[15].Value = item.PointCount;
             p[16].Value = item.Payload;
-            if (_insertWaveform.ExecuteNonQuery() == 0)
-            {
-                counts.Duplicates++;
-            }
-            else
-            {
-                _seq++;
-                counts.Accepted++;
-            }
+            CountInsert(_insertWaveform, ref counts);
         }
     }
 
