@@ -164,11 +164,12 @@ public sealed class SqliteHealthStoreTests : HealthStoreContract, IDisposable
         Assert.Equal(1L, Scalar(connection, "SELECT COUNT(*) FROM units"));
     }
 
-    [Fact]
-    public async Task ACommitFailure_FailsEveryBatchOfTheGroup_AndTheStoreRecovers()
+    /// <summary>
+    /// Makes COMMIT itself fail, deterministically, for any group holding a batch of device "poison": a deferred foreign
+    /// key that its batch row violates.
+    /// </summary>
+    private static async Task ArmCommitPoisonAsync(string path)
     {
-        // A deferred foreign key violated by the poison device's batch row makes COMMIT itself fail, deterministically.
-        var path = _directory.File("fail.db");
         await using (var seed = await SqliteHealthStore.OpenAsync(path, Options).T30())
         {
             await seed.CreateUserAsync("seed", CancellationToken.None).T30();
@@ -185,6 +186,13 @@ public sealed class SqliteHealthStoreTests : HealthStoreContract, IDisposable
                 """;
             command.ExecuteNonQuery();
         }
+    }
+
+    [Fact]
+    public async Task ACommitFailure_FailsEveryBatchOfTheGroup_AndTheStoreRecovers()
+    {
+        var path = _directory.File("fail.db");
+        await ArmCommitPoisonAsync(path);
 
         var options = Options with { GroupCommit = new GroupCommitOptions { MaxDelay = TimeSpan.FromMilliseconds(300) } };
         await using var store = await SqliteHealthStore.OpenAsync(path, options).T30();
@@ -212,22 +220,7 @@ public sealed class SqliteHealthStoreTests : HealthStoreContract, IDisposable
     {
         // Ids (user, source, unit) created in a failed group must not be reused by later groups.
         var path = _directory.File("cache.db");
-        await using (var seed = await SqliteHealthStore.OpenAsync(path, Options).T30())
-        {
-            await seed.CreateUserAsync("seed", CancellationToken.None).T30();
-        }
-
-        using (var connection = Open(path))
-        {
-            using var command = connection.CreateCommand();
-            command.CommandText = """
-                CREATE TABLE poison (user_ref INTEGER REFERENCES users(id) DEFERRABLE INITIALLY DEFERRED);
-                CREATE TRIGGER poison_batches AFTER INSERT ON batches
-                WHEN (SELECT device_id FROM devices WHERE id = NEW.device_ref) = 'poison'
-                BEGIN INSERT INTO poison (user_ref) VALUES (-1); END;
-                """;
-            command.ExecuteNonQuery();
-        }
+        await ArmCommitPoisonAsync(path);
 
         await using var store = await SqliteHealthStore.OpenAsync(path, Options).T30();
         var user = NewUser();
