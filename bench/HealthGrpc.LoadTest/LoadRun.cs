@@ -121,6 +121,18 @@ internal static class LoadRun
             naivePerSecond = await NaiveAsync(s.NaiveSamples, ct);
         }
 
+        // What teams build without gRPC: a JSON batch endpoint over HTTP/1.1 on the same pipeline and store (discrete only),
+        // with the run's devices (at most 64 connections) and batch size, on at most as many samples as the main phase.
+        (double SamplesPerSecond, double BodyBytesPerSample, long Stored) jsonBaseline = (double.NaN, double.NaN, 0);
+        long jsonExpected = 0;
+        if (s.JsonSamples > 0 && !s.Points)
+        {
+            var jsonDevices = Math.Min(s.Devices, 64);
+            var perDevice = Math.Min(s.JsonSamples, phases[0].UniqueSamples) / jsonDevices;
+            jsonExpected = perDevice * jsonDevices;
+            jsonBaseline = await JsonBaseline.RunAsync(jsonDevices, perDevice, s.BatchSize, ct);
+        }
+
         var clientRss = ProcStatus.PeakRss(Environment.ProcessId);
         var main0 = phases[0];
         var table = new Table().AddColumn("figure").AddColumn(new TableColumn("value").RightAligned());
@@ -131,6 +143,14 @@ internal static class LoadRun
         Row("ratio ingest / storage limit", $"{main0.SamplesPerSecond / rawPerSecond:0.00}x");
         Row($"one-Upload-per-sample samples/s ({s.NaiveSamples:N0} samples)", $"{naivePerSecond:N0}");
         Row("ratio ingest / one-call-per-sample", $"{main0.SamplesPerSecond / naivePerSecond:0.0}x");
+        if (jsonExpected > 0)
+        {
+            Row($"JSON-over-HTTP/1.1 batch endpoint samples/s ({jsonExpected:N0} samples, same pipeline and store)", $"{jsonBaseline.SamplesPerSecond:N0}");
+            Row("ratio ingest / JSON endpoint", $"{main0.SamplesPerSecond / jsonBaseline.SamplesPerSecond:0.00}x");
+            Row("JSON request body bytes/sample (headers not counted)", $"{jsonBaseline.BodyBytesPerSample:0.0}");
+            Row("JSON rows stored / expected", $"{jsonBaseline.Stored:N0} / {jsonExpected:N0}");
+        }
+
         Row("bytes/sample on the wire (client->server)", $"{(double)main0.BytesSent / main0.Samples:0.0}");
         Row("ack latency p50 / p95 / p99 ms (max phase)", $"{main0.Percentile(50):0.0} / {main0.Percentile(95):0.0} / {main0.Percentile(99):0.0}");
         if (phases.Count > 1)
@@ -153,7 +173,7 @@ internal static class LoadRun
         Row("errors", $"{phases.Sum(p => p.Errors)}{(phases.FirstOrDefault(p => p.FirstError is not null)?.FirstError is { } e ? ": " + e : "")}");
         AnsiConsole.Write(table);
 
-        var ok = stored == expectedRows && (!s.Points || storedPoints == expectedPoints) && phases.Sum(p => p.Errors) == 0
+        var ok = stored == expectedRows && (!s.Points || storedPoints == expectedPoints) && jsonBaseline.Stored == jsonExpected && phases.Sum(p => p.Errors) == 0
             && phases.Sum(p => p.AckedDuplicates) == phases.Sum(p => p.Duplicates);
         AnsiConsole.MarkupLine(ok ? "[green]rows match exactly[/]" : "[red]MISMATCH: rows or acks differ from expected[/]");
         if (s.JsonPath is not null)
@@ -162,6 +182,7 @@ internal static class LoadRun
             {
                 s.Scenario, s.Devices, s.RateHz, s.SamplesPerDevice, s.BatchSize, s.Encoding, s.DuplicateRatio, s.InProc,
                 IngestPerSecond = main0.SamplesPerSecond, RawPerSecond = rawPerSecond, NaivePerSecond = naivePerSecond,
+                JsonPerSecond = jsonBaseline.SamplesPerSecond, JsonBodyBytesPerSample = jsonBaseline.BodyBytesPerSample, JsonSamples = jsonExpected,
                 BytesPerSample = (double)main0.BytesSent / main0.Samples,
                 P50 = main0.Percentile(50), P95 = main0.Percentile(95), P99 = main0.Percentile(99),
                 HalfLoad = phases.Count > 1 ? new { Rate = phases[1].SamplesPerSecond, P50 = phases[1].Percentile(50), P95 = phases[1].Percentile(95), P99 = phases[1].Percentile(99) } : null,

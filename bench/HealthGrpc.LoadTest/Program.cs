@@ -18,12 +18,13 @@ var inFlight = new Option<int?>("--in-flight") { Description = "Batches in fligh
 var latencyPhase = new Option<bool?>("--latency-phase") { Description = "After the max-throughput phase, run a paced phase at half the measured rate and report its ack latency" };
 var latencySeconds = new Option<int>("--latency-seconds") { Description = "Duration of the paced half-load phase", DefaultValueFactory = _ => 15 };
 var naive = new Option<int>("--naive-samples") { Description = "Samples for the one-unary-Upload-per-sample baseline (0 = skip)", DefaultValueFactory = _ => 5_000 };
+var json = new Option<long>("--json-baseline-samples") { Description = "Samples for the JSON-over-HTTP/1.1 batch endpoint baseline (capped at the run's samples; 0 = skip)", DefaultValueFactory = _ => 600_000 };
 var inProc = new Option<bool>("--inproc") { Description = "Host the server in this process (CPU/RSS then include the client)" };
 var output = new Option<string?>("--json") { Description = "Append the result as one JSON line to this file" };
 
 var root = new RootCommand("HealthGrpc end-to-end load harness")
 {
-    scenarioArg, devices, rateHz, seconds, samples, batchSize, encoding, duplicateRatio, inFlight, latencyPhase, latencySeconds, naive, inProc, output,
+    scenarioArg, devices, rateHz, seconds, samples, batchSize, encoding, duplicateRatio, inFlight, latencyPhase, latencySeconds, naive, json, inProc, output,
 };
 root.SetAction(async (parse, ct) =>
 {
@@ -39,6 +40,7 @@ root.SetAction(async (parse, ct) =>
         LatencyPhase = parse.GetValue(latencyPhase) ?? s.LatencyPhase,
         LatencySeconds = parse.GetValue(latencySeconds),
         NaiveSamples = parse.GetValue(naive),
+        JsonSamples = parse.GetValue(json),
         InProc = parse.GetValue(inProc),
         JsonPath = parse.GetValue(output),
     };
