@@ -122,7 +122,8 @@ internal static class LoadRun
         }
 
         // What teams build without gRPC: a JSON batch endpoint over HTTP/1.1 on the same pipeline and store (discrete only),
-        // with the run's devices (at most 64 connections) and batch size, on at most as many samples as the main phase.
+        // with the run's devices (at most 64 connections) and batch size, by default on as many samples as the main phase:
+        // SQLite slows as the table grows, so fewer rows would flatter the baseline.
         (double SamplesPerSecond, double BodyBytesPerSample, long Stored) jsonBaseline = (double.NaN, double.NaN, 0);
         long jsonExpected = 0;
         if (s.JsonSamples > 0 && !s.Points)

@@ -18,7 +18,7 @@ var inFlight = new Option<int?>("--in-flight") { Description = "Batches in fligh
 var latencyPhase = new Option<bool?>("--latency-phase") { Description = "After the max-throughput phase, run a paced phase at half the measured rate and report its ack latency" };
 var latencySeconds = new Option<int>("--latency-seconds") { Description = "Duration of the paced half-load phase", DefaultValueFactory = _ => 15 };
 var naive = new Option<int>("--naive-samples") { Description = "Samples for the one-unary-Upload-per-sample baseline (0 = skip)", DefaultValueFactory = _ => 5_000 };
-var json = new Option<long>("--json-baseline-samples") { Description = "Samples for the JSON-over-HTTP/1.1 batch endpoint baseline (capped at the run's samples; 0 = skip)", DefaultValueFactory = _ => 600_000 };
+var json = new Option<long>("--json-baseline-samples") { Description = "Samples for the JSON-over-HTTP/1.1 batch endpoint baseline (default: as many as the main phase, so the store does the same work; 0 = skip)", DefaultValueFactory = _ => long.MaxValue };
 var inProc = new Option<bool>("--inproc") { Description = "Host the server in this process (CPU/RSS then include the client)" };
 var output = new Option<string?>("--json") { Description = "Append the result as one JSON line to this file" };
 

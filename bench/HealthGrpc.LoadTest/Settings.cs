@@ -13,7 +13,7 @@ internal sealed record Settings(
     bool LatencyPhase,
     int LatencySeconds = 15,
     int NaiveSamples = 5_000,
-    long JsonSamples = 600_000,
+    long JsonSamples = long.MaxValue,
     bool InProc = false,
     string? JsonPath = null)
 {
