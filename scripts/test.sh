@@ -31,15 +31,25 @@ dotnet test HealthGrpc.sln -c Release --no-build -nologo \
   --logger "trx" --results-directory "$results" \
   --logger "console;verbosity=normal" || status=$?
 
-# One closing line for CI, summed over every test project's TRX report.
+# Failed tests by name with their first error lines (the console log can be cut), then one closing line for CI,
+# summed over every test project's TRX report.
 python3 - "$results" <<'PY'
 import glob, sys, xml.etree.ElementTree as ET
 ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
 passed = failed = skipped = 0
 for path in glob.glob(sys.argv[1] + "/*.trx"):
-    c = ET.parse(path).getroot().find("t:ResultSummary/t:Counters", ns)
+    root = ET.parse(path).getroot()
+    c = root.find("t:ResultSummary/t:Counters", ns)
     passed += int(c.get("passed")); failed += int(c.get("failed")) + int(c.get("error")) + int(c.get("timeout")) + int(c.get("aborted"))
     skipped += int(c.get("notExecuted"))
+    for r in root.iterfind("t:Results/t:UnitTestResult", ns):
+        if r.get("outcome") != "Failed":
+            continue
+        message = r.findtext("t:Output/t:ErrorInfo/t:Message", default="", namespaces=ns).strip()
+        stack = r.findtext("t:Output/t:ErrorInfo/t:StackTrace", default="", namespaces=ns).strip()
+        print(f"\nFAILED {r.get('testName')} ({r.get('duration')})")
+        for line in (message.splitlines()[:15] + stack.splitlines()[:8]):
+            print("    " + line)
 print(f"\ntests: {passed} passed, {failed} failed, {skipped} skipped")
 PY
 exit $status
