@@ -42,6 +42,32 @@ public sealed class FramingTests
     }
 
     [Fact]
+    public async Task StreamingReads_ParseAheadAtMostTheLimit_AndReturnTheRestWithoutNewBytes()
+    {
+        // 40 messages of ~1 KiB in one write, and the writer stays open: every message must come out of the bytes
+        // already here, a few per read, and no read may wait for bytes that will never come.
+        var pipe = new Pipe();
+        await pipe.Writer.WriteAsync(Enumerable.Range(1, 40).SelectMany(i => Frame(EchoMethods.Req($"m{i}", 1000, i))).ToArray());
+        var queue = new Queue<EchoRequest>();
+        var texts = new List<string>();
+        var reads = 0;
+        var atMostPerRead = (GrpcFraming.ParseAheadBytes / 1000) + 1; // the limit is checked before each message
+        while (texts.Count < 40)
+        {
+            Assert.True(await GrpcFraming.ReadBatchAsync(pipe.Reader, EchoRequest.Parser, 4 * 1024 * 1024, null, queue, CancellationToken.None).AsTask().Timed());
+            reads++;
+            Assert.InRange(queue.Count, 1, atMostPerRead);
+            while (queue.TryDequeue(out var m))
+            {
+                texts.Add(m.Text);
+            }
+        }
+
+        Assert.Equal(Enumerable.Range(1, 40).Select(i => $"m{i}"), texts);
+        await pipe.Writer.CompleteAsync();
+    }
+
+    [Fact]
     public async Task ZeroLengthMessages_AreDefaultInstances()
     {
         var empty = new EchoRequest();

@@ -51,6 +51,39 @@ public sealed class IngestBudgetTests
         Assert.Equal(10, await small.Bounded());
         Assert.Equal(100, budget.InUse);
     }
+
+    [Fact]
+    public async Task Parsed_batches_are_granted_before_reservations_for_unread_ones()
+    {
+        var budget = Budget(100);
+        var held = await budget.ReserveAsync(100, CancellationToken.None).AsTask().Bounded();
+        var unread = budget.ReserveAsync(50, CancellationToken.None).AsTask();
+        var parsed = budget.AcquireAsync(60, CancellationToken.None).AsTask();
+
+        budget.Release(held);
+
+        Assert.Equal(60, await parsed.Bounded());
+        Assert.False(unread.IsCompleted); // 40 left: the reservation waits for the parsed batch's commit
+        Assert.False(budget.TryAcquire(50));
+        budget.Release(60);
+        Assert.Equal(50, await unread.Bounded());
+        Assert.Equal(1, budget.ParsedWaits);
+        Assert.Equal(1, budget.ReservationWaits);
+    }
+
+    [Fact]
+    public async Task TryAcquire_never_overtakes_a_waiting_parsed_batch()
+    {
+        var budget = Budget(100);
+        var held = await budget.AcquireAsync(90, CancellationToken.None).AsTask().Bounded();
+        var parsed = budget.AcquireAsync(50, CancellationToken.None).AsTask();
+
+        Assert.False(budget.TryAcquire(5)); // 10 are free, but the parsed batch ahead is holding its memory
+        budget.Release(held);
+        Assert.Equal(50, await parsed.Bounded());
+        Assert.True(budget.TryAcquire(50));
+        Assert.Equal(100, budget.InUse);
+    }
 }
 
 /// <summary>With a budget far smaller than the traffic, streams are throttled by flow control, never failed or dropped.</summary>
@@ -82,6 +115,10 @@ public sealed class BackPressureTests
         await Task.WhenAll(Enumerable.Range(0, 8).Select(RunDevice)).Bounded();
 
         Assert.Equal(80_000, await server.Store.CountSamplesAsync("alice", CancellationToken.None).Bounded());
-        Assert.True(server.Services.GetRequiredService<IngestBudget>().Waits > 0, "the budget never made a batch wait");
+        var budget = server.Services.GetRequiredService<IngestBudget>();
+        Assert.True(budget.ReservationWaits > 0, "the budget never made a stream wait");
+        // Streams wait before reading their next batch, not while holding it parsed. Only a stream's first batch (its
+        // size unknown until read) may have to: taking the budget after parsing makes nearly all 80 wait parsed.
+        Assert.True(budget.ParsedWaits < 40, $"{budget.ParsedWaits} of 80 batches waited for the budget while parsed");
     }
 }

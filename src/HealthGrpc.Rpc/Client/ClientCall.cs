@@ -233,7 +233,7 @@ internal sealed class ClientCall<TRequest, TResponse> : IDisposable
         await ResponseHeadersAsync;
         using var linked = cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(_callCts.Token, cancellationToken) : null;
         var token = linked?.Token ?? _callCts.Token;
-        var batch = new List<TResponse>();
+        var batch = new Queue<TResponse>();
         var max = _channel.Options.MaxReceiveMessageSize ?? int.MaxValue;
         while (true)
         {
@@ -248,7 +248,6 @@ internal sealed class ClientCall<TRequest, TResponse> : IDisposable
             }
 
             bool more;
-            batch.Clear();
             try
             {
                 more = _body is not null && await GrpcFraming.ReadBatchAsync(_body, _method.ResponseParser, max, _responseEncoding, batch, token);
@@ -279,7 +278,8 @@ internal sealed class ClientCall<TRequest, TResponse> : IDisposable
                 yield break;
             }
 
-            foreach (var message in batch)
+            // Dequeued, not iterated: a message the caller has taken is no longer referenced from here.
+            while (batch.TryDequeue(out var message))
             {
                 yield return message;
             }

@@ -177,15 +177,14 @@ internal sealed class HttpServerCallContext : ServerCallContext, IDisposable
             ? CancellationTokenSource.CreateLinkedTokenSource(CancellationToken, cancellationToken)
             : null;
         var token = linked?.Token ?? CancellationToken;
-        var batch = new List<TReq>();
+        var batch = new Queue<TReq>();
         while (await GrpcFraming.ReadBatchAsync(reader, parser, MaxReceiveMessageSize, _requestEncoding, batch, token))
         {
-            foreach (var message in batch)
+            // Dequeued, not iterated: a message the handler has taken is no longer referenced from here.
+            while (batch.TryDequeue(out var message))
             {
                 yield return message;
             }
-
-            batch.Clear();
         }
     }
 

@@ -54,20 +54,34 @@ internal sealed class IngestPipeline(IHealthStore store, IngestLimits limits, In
     }
 
     /// <summary>
-    /// Waits for the batch's share of the server-wide <see cref="IngestBudget"/>, then validates it (on the caller's
-    /// thread, so batches of one stream reach the store in order) and returns the task of its durable ack. The share is
-    /// released when the commit completes.
+    /// Reserves the expected share of the server-wide <see cref="IngestBudget"/> for a stream's next batch before it is
+    /// read, so a stream that must wait does so without holding a parsed batch. Pass the result to
+    /// <see cref="AdmitAsync(string, DeviceIdentity, Batch, long, long, CancellationToken)"/> or back to <see cref="Unreserve"/>.
     /// </summary>
-    public async ValueTask<Task<Ack>> AdmitAsync(string userId, DeviceIdentity device, Batch batch, CancellationToken ct)
+    public ValueTask<long> ReserveAsync(long expectedBytes, CancellationToken ct) => budget.ReserveAsync(expectedBytes, ct);
+
+    public void Unreserve(long reserved) => budget.Release(reserved);
+
+    /// <summary>Admits a batch that arrived on its own (unary Upload): its share is taken now, after parsing.</summary>
+    public ValueTask<Task<Ack>> AdmitAsync(string userId, DeviceIdentity device, Batch batch, CancellationToken ct) =>
+        AdmitAsync(userId, device, batch, batch.CalculateSize(), reserved: 0, ct);
+
+    /// <summary>
+    /// Takes the batch's share of the budget (what <paramref name="reserved"/> lacks, or all of it), then validates the
+    /// batch (on the caller's thread, so batches of one stream reach the store in order) and returns the task of its
+    /// durable ack. The share is released when the commit completes; the reservation is consumed in every case.
+    /// </summary>
+    public async ValueTask<Task<Ack>> AdmitAsync(string userId, DeviceIdentity device, Batch batch, long wireBytes, long reserved, CancellationToken ct)
     {
         var samples = BatchValidator.CountSamples(batch);
         if (samples > limits.MaxSamplesPerBatch)
         {
+            budget.Release(reserved);
             throw new SyncRejectedException(ErrorReason.BatchTooLarge,
                 $"batch {batch.BatchSeq} has {samples} samples; the limit is {limits.MaxSamplesPerBatch}. Split it.");
         }
 
-        var granted = await budget.AcquireAsync(batch.CalculateSize(), ct);
+        var granted = await TakeShareAsync(wireBytes, reserved, ct);
         Task<Ack> commit;
         try
         {
@@ -80,6 +94,26 @@ internal sealed class IngestPipeline(IHealthStore store, IngestLimits limits, In
         }
 
         return ReleaseWhenDoneAsync(commit, granted);
+    }
+
+    private async ValueTask<long> TakeShareAsync(long wireBytes, long reserved, CancellationToken ct)
+    {
+        var wanted = budget.ShareOf(wireBytes);
+        if (wanted <= reserved)
+        {
+            budget.Release(reserved - wanted);
+            return wanted;
+        }
+
+        if (budget.TryAcquire(wanted - reserved))
+        {
+            return wanted;
+        }
+
+        // Never wait while holding a reservation: two streams each holding part of the budget and waiting for the rest
+        // would block each other for good.
+        budget.Release(reserved);
+        return await budget.AcquireAsync(wanted, ct);
     }
 
     private async Task<Ack> ReleaseWhenDoneAsync(Task<Ack> commit, long granted)

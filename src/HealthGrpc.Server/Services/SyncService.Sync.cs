@@ -8,6 +8,15 @@ namespace HealthGrpc.Server.Services;
 
 internal sealed partial class SyncService
 {
+    /// <summary>The share reserved for a stream's first batch; later reservations expect the size of the previous batch.</summary>
+    private const long FirstBatchEstimateBytes = 16 * 1024;
+
+    /// <summary>
+    /// How long a reservation is held for a batch the client has not finished sending. Long enough for a batch already
+    /// on its way (the next flow-control window), short enough that quiet streams cannot starve busy ones.
+    /// </summary>
+    private static readonly TimeSpan IdleReservationRelease = TimeSpan.FromMilliseconds(100);
+
     /// <summary>
     /// Hello, Welcome, then batches in and acks out, in batch_seq order. Batches are validated as they arrive and
     /// committed concurrently (so group commit coalesces a stream's pipelined batches); an ack is written only when
@@ -99,35 +108,78 @@ internal sealed partial class SyncService
         IAsyncEnumerator<SyncRequest> incoming, string userId, DeviceIdentity device, InFlightAcks inFlight, CancellationToken stop)
     {
         var stopped = Task.Delay(Timeout.Infinite, stop).ContinueWith(static _ => false, TaskScheduler.Default);
+        var expectedBytes = FirstBatchEstimateBytes;
         while (true)
         {
-            var next = incoming.MoveNextAsync().AsTask();
-            // Shutdown or a failed ack stops reading; the pending read is abandoned with the call.
-            if (await Task.WhenAny(next, stopped) == stopped || !await ReadOrStopAsync(next))
-            {
-                return;
-            }
-
-            var request = incoming.Current;
-            if (request.KindCase != SyncRequest.KindOneofCase.Batch)
-            {
-                throw new SyncRejectedException(ErrorReason.ProtocolViolation, "only Batch messages may follow the Hello.");
-            }
-
-            inFlight.Reserve(request.Batch.BatchSeq);
-            // While the server-wide budget is spent this waits, and the stream stops reading: flow control pushes back.
-            Task<Ack> ack;
+            // While the server-wide budget is spent this waits without reading, so flow control pushes back on the client
+            // and the stream holds no parsed batch meanwhile.
+            long reserved;
             try
             {
-                ack = await pipeline.AdmitAsync(userId, device, request.Batch, stop);
+                reserved = await pipeline.ReserveAsync(expectedBytes, stop);
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
                 return;
             }
 
+            var next = incoming.MoveNextAsync().AsTask();
+            if (!next.IsCompleted && await Task.WhenAny(next, Task.Delay(IdleReservationRelease, stop)) != next)
+            {
+                // The client has not sent its next batch (it may stay quiet for hours): hold no share of the budget for it.
+                pipeline.Unreserve(reserved);
+                reserved = 0;
+            }
+
+            Batch batch;
+            try
+            {
+                // Shutdown or a failed ack stops reading; the pending read is abandoned with the call.
+                if (await Task.WhenAny(next, stopped) == stopped || !await ReadOrStopAsync(next))
+                {
+                    pipeline.Unreserve(reserved);
+                    return;
+                }
+
+                batch = TakeBatch(incoming.Current);
+                inFlight.Reserve(batch.BatchSeq);
+            }
+            catch
+            {
+                pipeline.Unreserve(reserved);
+                throw;
+            }
+
+            var wireBytes = batch.CalculateSize();
+            Task<Ack> ack;
+            try
+            {
+                ack = await pipeline.AdmitAsync(userId, device, batch, wireBytes, reserved, stop);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+
+            expectedBytes = wireBytes;
             inFlight.Add(ack);
         }
+    }
+
+    /// <summary>
+    /// Takes the batch out of its request: the request enumerator keeps its current message until the next one arrives,
+    /// which may be hours away, and a parsed batch (several times its wire size) must not live that long.
+    /// </summary>
+    private static Batch TakeBatch(SyncRequest request)
+    {
+        if (request.KindCase != SyncRequest.KindOneofCase.Batch)
+        {
+            throw new SyncRejectedException(ErrorReason.ProtocolViolation, "only Batch messages may follow the Hello.");
+        }
+
+        var batch = request.Batch;
+        request.ClearKind();
+        return batch;
     }
 
     /// <summary>The request stream is cancelled by shutdown too; that ends reading, it does not fail the call.</summary>
