@@ -124,6 +124,43 @@ public sealed class CallTests
     }
 
     [Fact]
+    public async Task PeekRequestMessageSize_SeesTheNextMessageBeforeItIsRead_AndTheEnd()
+    {
+        await using var server = await TestServer.StartAsync();
+        using var channel = server.CreateChannel();
+        using var call = channel.DuplexStreaming(Duplex, new CallOptions(Headers: new Metadata { { "x-peek", "1" } }));
+        await using var reader = call.ResponseStream.GetAsyncEnumerator();
+
+        // One at a time, so nothing is parsed ahead: every size is the exact wire size, prefix included.
+        foreach (var payload in new[] { 0, 10, 100_000, 3 * 1024 * 1024 })
+        {
+            var request = Req("p" + payload, payload);
+            await call.RequestStream.WriteAsync(request).Timed();
+            Assert.True(await reader.MoveNextAsync().AsTask().Timed());
+            Assert.Equal("p" + payload, reader.Current.Text);
+            Assert.Equal(request.CalculateSize() + 5, reader.Current.TotalBytes);
+        }
+
+        // A burst of small messages may be parsed a few at a time: then the peek says 0 (already parsed), never a wrong size.
+        var burst = Enumerable.Range(0, 50).Select(i => Req("b" + i, 200)).ToList();
+        foreach (var request in burst)
+        {
+            await call.RequestStream.WriteAsync(request).Timed();
+        }
+
+        await call.RequestStream.CompleteAsync().Timed();
+        foreach (var request in burst)
+        {
+            Assert.True(await reader.MoveNextAsync().AsTask().Timed());
+            Assert.Equal(request.Text, reader.Current.Text);
+            Assert.Contains(reader.Current.TotalBytes, new long[] { 0, request.CalculateSize() + 5 });
+        }
+
+        Assert.False(await reader.MoveNextAsync().AsTask().Timed());
+        Assert.Equal(StatusCode.OK, call.GetStatus().Code);
+    }
+
+    [Fact]
     public async Task Metadata_RoundTripsAsciiAndBinary()
     {
         await using var server = await TestServer.StartAsync();

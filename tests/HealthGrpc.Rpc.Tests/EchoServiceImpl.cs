@@ -73,6 +73,12 @@ internal sealed class EchoServiceImpl(TestState state)
     {
         var headers = new Metadata { { "x-duplex", "yes" } };
         await context.WriteResponseHeadersAsync(headers);
+        if (context.RequestHeaders.GetValue("x-peek") is not null)
+        {
+            await PeekingDuplexAsync(requests, responses, context);
+            return;
+        }
+
         await foreach (var r in requests)
         {
             if (r.Text == "sleep")
@@ -81,6 +87,26 @@ internal sealed class EchoServiceImpl(TestState state)
             }
 
             await responses.WriteAsync(new EchoResponse { Text = r.Text, Payload = r.Payload, Count = r.Count });
+        }
+    }
+
+    /// <summary>Answers each message with the size the peek saw before the message was read (in total_bytes).</summary>
+    private static async Task PeekingDuplexAsync(IAsyncEnumerable<EchoRequest> requests, IServerStreamWriter<EchoResponse> responses, ServerCallContext context)
+    {
+        await using var incoming = requests.GetAsyncEnumerator(context.CancellationToken);
+        while (await context.PeekRequestMessageSizeAsync(context.CancellationToken) is { } size)
+        {
+            if (!await incoming.MoveNextAsync())
+            {
+                throw new RpcException(StatusCode.Internal, $"the peek saw a message of {size} bytes that the read did not");
+            }
+
+            await responses.WriteAsync(new EchoResponse { Text = incoming.Current.Text, TotalBytes = size });
+        }
+
+        if (await incoming.MoveNextAsync())
+        {
+            throw new RpcException(StatusCode.Internal, "the peek saw the end of the stream, but a message followed");
         }
     }
 

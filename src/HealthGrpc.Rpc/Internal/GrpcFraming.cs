@@ -53,6 +53,19 @@ internal static class GrpcFraming
         return true;
     }
 
+    /// <summary>The wire size (prefix included) of the frame at the front of <paramref name="buffer"/>, once its prefix is there.</summary>
+    public static int? TryPeekFrameSize(ReadOnlySequence<byte> buffer)
+    {
+        if (buffer.Length < HeaderSize)
+        {
+            return null;
+        }
+
+        Span<byte> header = stackalloc byte[HeaderSize];
+        buffer.Slice(0, HeaderSize).CopyTo(header);
+        return (int)Math.Min(BinaryPrimitives.ReadUInt32BigEndian(header[1..]) + (long)HeaderSize, int.MaxValue);
+    }
+
     /// <summary>Reads the next message, or returns null at a clean end of stream.</summary>
     /// <exception cref="RpcException">INTERNAL for a truncated frame or bad compression; RESOURCE_EXHAUSTED over the size limit.</exception>
     public static async ValueTask<T?> ReadMessageAsync<T>(PipeReader reader, MessageParser<T> parser, int maxMessageSize, string? encoding, CancellationToken cancellationToken)

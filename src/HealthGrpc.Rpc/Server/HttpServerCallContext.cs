@@ -13,6 +13,7 @@ internal sealed class HttpServerCallContext : ServerCallContext, IDisposable
     private readonly HttpContext _http;
     private readonly RpcServerOptions _options;
     private readonly string? _requestEncoding;
+    private int _parsedAhead;
     private readonly bool _clientAcceptsGzip;
     private readonly CancellationTokenSource _cts;
     private readonly CancellationTokenSource? _deadlineCts;
@@ -183,8 +184,41 @@ internal sealed class HttpServerCallContext : ServerCallContext, IDisposable
             // Dequeued, not iterated: a message the handler has taken is no longer referenced from here.
             while (batch.TryDequeue(out var message))
             {
+                _parsedAhead = batch.Count;
                 yield return message;
             }
+        }
+    }
+
+    public override async ValueTask<int?> PeekRequestMessageSizeAsync(CancellationToken cancellationToken)
+    {
+        if (_parsedAhead > 0)
+        {
+            return 0;
+        }
+
+        var reader = _http.Request.BodyReader;
+        using var linked = cancellationToken.CanBeCanceled
+            ? CancellationTokenSource.CreateLinkedTokenSource(CancellationToken, cancellationToken)
+            : null;
+        var token = linked?.Token ?? CancellationToken;
+        while (true)
+        {
+            var result = await reader.ReadAsync(token);
+            var buffer = result.Buffer;
+            if (GrpcFraming.TryPeekFrameSize(buffer) is { } size)
+            {
+                reader.AdvanceTo(buffer.Start); // nothing consumed or examined: the next read returns these bytes at once
+                return size;
+            }
+
+            if (result.IsCompleted || result.IsCanceled)
+            {
+                reader.AdvanceTo(buffer.Start);
+                return buffer.Length == 0 ? null : 0; // a partial prefix: the next read reports the truncated frame
+            }
+
+            reader.AdvanceTo(buffer.Start, buffer.End);
         }
     }
 

@@ -43,6 +43,14 @@ public abstract class ServerCallContext
 
     /// <summary>Sends the response headers now (at most once, before the first message).</summary>
     public abstract Task WriteResponseHeadersAsync(Metadata responseHeaders);
+
+    /// <summary>
+    /// For a streaming request: waits until the next request message has begun to arrive and returns its size on the wire
+    /// (from its length prefix) without reading or parsing it; 0 when it is already parsed (small messages are parsed a
+    /// few at a time); null when the client has completed its side. Lets a handler wait for memory before it takes a
+    /// large message off the transport, so flow control pushes back meanwhile. Call it between reads of the request stream.
+    /// </summary>
+    public abstract ValueTask<int?> PeekRequestMessageSizeAsync(CancellationToken cancellationToken);
 }
 
 /// <summary>Write hints for streamed responses.</summary>

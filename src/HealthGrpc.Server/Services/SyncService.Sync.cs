@@ -8,14 +8,11 @@ namespace HealthGrpc.Server.Services;
 
 internal sealed partial class SyncService
 {
-    /// <summary>The share reserved for a stream's first batch; later reservations expect the size of the previous batch.</summary>
-    private const long FirstBatchEstimateBytes = 16 * 1024;
-
     /// <summary>
-    /// How long a reservation is held for a batch the client has not finished sending. Long enough for a batch already
-    /// on its way (the next flow-control window), short enough that quiet streams cannot starve busy ones.
+    /// How long a reservation is held for a batch whose bytes are still arriving. Long enough for the rest of a batch on
+    /// its way (the next flow-control window), short enough that a stalled sender cannot starve busy streams.
     /// </summary>
-    private static readonly TimeSpan IdleReservationRelease = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan StalledSenderRelease = TimeSpan.FromMilliseconds(100);
 
     /// <summary>
     /// Hello, Welcome, then batches in and acks out, in batch_seq order. Batches are validated as they arrive and
@@ -49,7 +46,7 @@ internal sealed partial class SyncService
         Exception? readFailure = null;
         try
         {
-            await ReadBatchesAsync(incoming, userId, device, inFlight, stopReading.Token);
+            await ReadBatchesAsync(incoming, userId, device, inFlight, context, stopReading.Token);
         }
         catch (Exception error) when (error is SyncRejectedException or RpcException)
         {
@@ -105,18 +102,23 @@ internal sealed partial class SyncService
     }
 
     private async Task ReadBatchesAsync(
-        IAsyncEnumerator<SyncRequest> incoming, string userId, DeviceIdentity device, InFlightAcks inFlight, CancellationToken stop)
+        IAsyncEnumerator<SyncRequest> incoming, string userId, DeviceIdentity device, InFlightAcks inFlight, ServerCallContext context, CancellationToken stop)
     {
         var stopped = Task.Delay(Timeout.Infinite, stop).ContinueWith(static _ => false, TaskScheduler.Default);
-        var expectedBytes = FirstBatchEstimateBytes;
         while (true)
         {
-            // While the server-wide budget is spent this waits without reading, so flow control pushes back on the client
-            // and the stream holds no parsed batch meanwhile.
+            // Wait until the client starts sending its next batch, then for its share of the server-wide budget, before
+            // reading it: a quiet stream holds no budget, and while the budget is spent the batch stays unread in the
+            // bounded flow-control window (the client is pushed back) instead of as parsed objects on the heap.
             long reserved;
             try
             {
-                reserved = await pipeline.ReserveAsync(expectedBytes, stop);
+                if (await context.PeekRequestMessageSizeAsync(stop) is not { } wireBytes)
+                {
+                    return; // the client completed its side
+                }
+
+                reserved = wireBytes > 0 ? await pipeline.ReserveAsync(wireBytes, stop) : 0;
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
@@ -124,9 +126,9 @@ internal sealed partial class SyncService
             }
 
             var next = incoming.MoveNextAsync().AsTask();
-            if (!next.IsCompleted && await Task.WhenAny(next, Task.Delay(IdleReservationRelease, stop)) != next)
+            if (!next.IsCompleted && await Task.WhenAny(next, Task.Delay(StalledSenderRelease, stop)) != next)
             {
-                // The client has not sent its next batch (it may stay quiet for hours): hold no share of the budget for it.
+                // The rest of the batch is slow to come: a stalled sender must not keep busy streams waiting.
                 pipeline.Unreserve(reserved);
                 reserved = 0;
             }
@@ -150,18 +152,16 @@ internal sealed partial class SyncService
                 throw;
             }
 
-            var wireBytes = batch.CalculateSize();
             Task<Ack> ack;
             try
             {
-                ack = await pipeline.AdmitAsync(userId, device, batch, wireBytes, reserved, stop);
+                ack = await pipeline.AdmitAsync(userId, device, batch, batch.CalculateSize(), reserved, stop);
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
                 return;
             }
 
-            expectedBytes = wireBytes;
             inFlight.Add(ack);
         }
     }
