@@ -253,6 +253,26 @@ public sealed class CallTests
     }
 
     [Fact]
+    public async Task Deadline_ExpiringAroundTheFirstWrite_IsAlwaysDeadlineExceeded()
+    {
+        // The interop case timeout_on_sleeping_server: a 1 ms deadline races the first write. Whichever wins, the
+        // write must report DEADLINE_EXCEEDED, never that the request stream was closed.
+        await using var server = await TestServer.StartAsync();
+        using var channel = server.CreateChannel();
+        for (var i = 0; i < 50; i++)
+        {
+            using var call = channel.DuplexStreaming(Duplex, new CallOptions(Deadline: DateTime.UtcNow.AddMilliseconds(i % 3)));
+            var ex = await Assert.ThrowsAsync<RpcException>(async () =>
+            {
+                await call.RequestStream.WriteAsync(Req("sleep", 27_182)).Timed();
+                await using var reader = call.ResponseStream.GetAsyncEnumerator();
+                await reader.MoveNextAsync().AsTask().Timed();
+            });
+            Assert.Equal(StatusCode.DeadlineExceeded, ex.StatusCode);
+        }
+    }
+
+    [Fact]
     public async Task ClientCancel_ReachesHandlerToken()
     {
         await using var server = await TestServer.StartAsync();

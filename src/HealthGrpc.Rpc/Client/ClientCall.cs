@@ -339,6 +339,12 @@ internal sealed class ClientCall<TRequest, TResponse> : IDisposable
         if (result.IsCompleted)
         {
             ThrowIfCompleteForWrite();
+            if (_callCts.IsCancellationRequested)
+            {
+                // A deadline or cancellation closed the body before the task that records its status has run.
+                throw Fail(new OperationCanceledException(_callCts.Token));
+            }
+
             throw new InvalidOperationException("Can't write the message because the request stream was closed.");
         }
     }

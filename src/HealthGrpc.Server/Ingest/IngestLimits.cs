@@ -21,6 +21,12 @@ public sealed class IngestLimits
     /// </summary>
     public long MaxBytesInProgress { get; set; } = 8L * 1024 * 1024;
 
+    /// <summary>
+    /// How long a stream keeps its reserved share for a batch whose bytes are still arriving, before it lets others have
+    /// it. Long enough for the rest of a batch on its way, short enough that a stalled sender cannot starve busy streams.
+    /// </summary>
+    public TimeSpan StalledSenderRelease { get; set; } = TimeSpan.FromMilliseconds(100);
+
     /// <summary>How far after the server's clock a sample may start (clock skew allowance).</summary>
     public TimeSpan MaxFutureSkew { get; set; } = TimeSpan.FromMinutes(10);
 }

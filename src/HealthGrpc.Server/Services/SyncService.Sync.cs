@@ -9,12 +9,6 @@ namespace HealthGrpc.Server.Services;
 internal sealed partial class SyncService
 {
     /// <summary>
-    /// How long a reservation is held for a batch whose bytes are still arriving. Long enough for the rest of a batch on
-    /// its way (the next flow-control window), short enough that a stalled sender cannot starve busy streams.
-    /// </summary>
-    private static readonly TimeSpan StalledSenderRelease = TimeSpan.FromMilliseconds(100);
-
-    /// <summary>
     /// Hello, Welcome, then batches in and acks out, in batch_seq order. Batches are validated as they arrive and
     /// committed concurrently (so group commit coalesces a stream's pipelined batches); an ack is written only when
     /// its batch's commit is durable. Every batch accepted before a failure or shutdown is still acked if possible.
@@ -126,7 +120,7 @@ internal sealed partial class SyncService
             }
 
             var next = incoming.MoveNextAsync().AsTask();
-            if (!next.IsCompleted && await Task.WhenAny(next, Task.Delay(StalledSenderRelease, stop)) != next)
+            if (!next.IsCompleted && await Task.WhenAny(next, Task.Delay(pipeline.Limits.StalledSenderRelease, stop)) != next)
             {
                 // The rest of the batch is slow to come: a stalled sender must not keep busy streams waiting.
                 pipeline.Unreserve(reserved);
