@@ -94,6 +94,27 @@ public sealed class SyncStreamTests : ServerTest
     }
 
     [Fact]
+    public async Task An_oversized_message_on_a_stream_is_resource_exhausted_and_what_was_acked_stays()
+    {
+        var (stream, _) = await SyncStream.OpenAsync(Server.Channel, Token, Device());
+        using var _ = stream;
+        await stream.SendAsync(HeartRate(1, NewUuids(3)));
+        Assert.Equal(1u, (await stream.ReadAckAsync()).BatchSeq);
+        var oversized = HeartRate(2, NewUuids(1));
+        oversized.Records.Add(new Contracts.V1.Record { RecordType = "com.example/blob", RecordId = "big", Version = 1, Payload = Google.Protobuf.ByteString.CopyFrom(new byte[5 * 1024 * 1024]) });
+
+        // The server refuses it from its length prefix, without waiting for budget or bytes; the client's write of the
+        // rest may fail with the call.
+        var send = stream.SendAsync(oversized);
+        var error = await Assert.ThrowsAsync<RpcException>(stream.ReadAsync);
+        await Xunit.Record.ExceptionAsync(() => send);
+
+        Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
+        Assert.Contains("larger than max", error.Detail, StringComparison.Ordinal);
+        Assert.Equal(3, await Server.Store.CountSamplesAsync("alice", CancellationToken.None).Bounded());
+    }
+
+    [Fact]
     public async Task A_fenced_epoch_is_refused_at_hello()
     {
         await Server.Channel.UnaryAsync(SyncApi.Upload, Upload(HeartRate(1, NewUuids(1)), Device(epoch: 3)), SyncApi.As(Token)).Bounded();

@@ -99,6 +99,8 @@ internal sealed partial class SyncService
         IAsyncEnumerator<SyncRequest> incoming, string userId, DeviceIdentity device, InFlightAcks inFlight, ServerCallContext context, CancellationToken stop)
     {
         var stopped = Task.Delay(Timeout.Infinite, stop).ContinueWith(static _ => false, TaskScheduler.Default);
+        // A client that goes away while its stream waits for the budget leaves the queue at once.
+        using var waiting = CancellationTokenSource.CreateLinkedTokenSource(stop, context.CancellationToken);
         while (true)
         {
             // Wait until the client starts sending its next batch, then for its share of the server-wide budget, before
@@ -112,7 +114,10 @@ internal sealed partial class SyncService
                     return; // the client completed its side
                 }
 
-                reserved = wireBytes > 0 ? await pipeline.ReserveAsync(wireBytes, stop) : 0;
+                // Nothing to reserve for a batch already parsed (0), or for one over the size limit: reading refuses it.
+                reserved = wireBytes > 0 && wireBytes <= pipeline.Limits.MaxMessageBytes
+                    ? await pipeline.ReserveAsync(wireBytes, waiting.Token)
+                    : 0;
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
