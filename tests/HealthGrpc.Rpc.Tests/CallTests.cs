@@ -234,7 +234,10 @@ public sealed class CallTests
     {
         await using var server = await TestServer.StartAsync();
         using var channel = server.CreateChannel();
-        var deadline = DateTime.UtcNow.AddMilliseconds(300);
+        // Connection and JIT warm first, and a deadline long enough for the call to reach the handler on a loaded
+        // machine: a deadline that expires before the handler starts leaves nothing to cancel (a 300 ms one did, once, in a full parallel run).
+        await channel.UnaryAsync(Unary, Req("warm")).Timed();
+        var deadline = DateTime.UtcNow.AddSeconds(1);
         var ex = await Assert.ThrowsAsync<RpcException>(() => channel.UnaryAsync(Unary, Req("sleep"), new CallOptions(Deadline: deadline)).Timed());
         Assert.Equal(StatusCode.DeadlineExceeded, ex.StatusCode);
         Assert.True(await server.State.HandlerCancelled.Task.Timed());
