@@ -331,6 +331,13 @@ internal sealed class ClientCall<TRequest, TResponse> : IDisposable
         {
             throw;
         }
+        catch (Exception ex) when (ex is not RpcException && !_callCts.IsCancellationRequested)
+        {
+            // The server may have ended the call while this write was in flight (it refused a message, or answered
+            // early): its status is in the trailers, which the response side reads. Recording this transport error
+            // would replace that status and cancel the call, discarding the responses sent before it ended.
+            throw WriteFailed(ex);
+        }
         catch (Exception ex)
         {
             throw Fail(ex);
@@ -392,6 +399,20 @@ internal sealed class ClientCall<TRequest, TResponse> : IDisposable
         {
             Cancel();
         }
+    }
+
+    /// <summary>The exception for a failed write that leaves the call's status to the response: the status if known.</summary>
+    private RpcException WriteFailed(Exception ex)
+    {
+        lock (_lock)
+        {
+            if (_status is { } status)
+            {
+                return new RpcException(status, _trailers);
+            }
+        }
+
+        return FromTransportException(ex);
     }
 
     /// <summary>Records the final status for a failure and returns the exception to throw.</summary>
