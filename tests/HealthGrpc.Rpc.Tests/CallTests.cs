@@ -60,6 +60,32 @@ public sealed class CallTests
     }
 
     [Fact]
+    public async Task ServerEndsTheCall_WhileTheClientUploads_TheStatusIsTheServers()
+    {
+        // The server fails the call on the first message while the client is still sending large ones: however the
+        // client's writes end (buffered, or failed by the stream reset), the call's status is the server's.
+        await using var server = await TestServer.StartAsync();
+        using var channel = server.CreateChannel();
+        for (var i = 0; i < 10; i++)
+        {
+            using var call = channel.ClientStreaming(ClientStream);
+            await call.RequestStream.WriteAsync(Req("fail-early")).Timed();
+            for (var w = 0; w < 32; w++)
+            {
+                if (await Record.ExceptionAsync(() => call.RequestStream.WriteAsync(Req("upload", 256 * 1024)).Timed()) is { } writeError)
+                {
+                    Assert.IsType<RpcException>(writeError);
+                    break;
+                }
+            }
+
+            var ex = await Assert.ThrowsAsync<RpcException>(() => call.ResponseAsync.Timed());
+            Assert.Equal(StatusCode.Aborted, ex.StatusCode);
+            Assert.Equal("stopped early", ex.Detail);
+        }
+    }
+
+    [Fact]
     public async Task ServerStreaming_ReceivesAllMessagesAndTrailers()
     {
         await using var server = await TestServer.StartAsync();
