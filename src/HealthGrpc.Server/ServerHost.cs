@@ -14,7 +14,8 @@ namespace HealthGrpc.Server;
 /// <c>--urls http://127.0.0.1:0</c> and their own <c>--Storage:Path</c>), so tests exercise the real host.
 /// Configuration (appsettings.json, HEALTHGRPC_* environment variables, command line):
 /// <c>Urls</c> (default http://127.0.0.1:5000, h2c), <c>Kestrel:Endpoints</c> for TLS and other addresses,
-/// <c>Storage:Path</c> (default data/healthgrpc.db), <c>Ingest:*</c> limits (see <see cref="IngestLimits"/>).
+/// <c>Storage:Path</c> (default data/healthgrpc.db), <c>Storage:*</c> store tuning (see <see cref="SqliteStoreOptions"/>),
+/// <c>Ingest:*</c> limits (see <see cref="IngestLimits"/>).
 /// </summary>
 public static class ServerHost
 {
@@ -32,8 +33,11 @@ public static class ServerHost
         var limits = builder.Configuration.GetSection("Ingest").Get<IngestLimits>() ?? new IngestLimits();
         var storePath = Path.GetFullPath(builder.Configuration["Storage:Path"] ?? Path.Combine("data", "healthgrpc.db"));
         Directory.CreateDirectory(Path.GetDirectoryName(storePath)!);
-        var store = await SqliteHealthStore.OpenAsync(storePath, ct: ct);
+        // Storage:WriterCacheKiB, Storage:BusyTimeout and Storage:GroupCommit:* tune the store (SqliteStoreOptions).
+        var storeOptions = builder.Configuration.GetSection("Storage").Get<SqliteStoreOptions>() ?? new SqliteStoreOptions();
+        var store = await SqliteHealthStore.OpenAsync(storePath, storeOptions, ct);
 
+        builder.Services.AddSingleton(storeOptions);
         builder.Services.AddSingleton<IHealthStore>(store);
         builder.Services.AddSingleton(limits);
         builder.Services.AddSingleton(TimeProvider.System);
