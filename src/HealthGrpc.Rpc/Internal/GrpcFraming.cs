@@ -23,20 +23,16 @@ internal static class GrpcFraming
     {
         compressed = false;
         payload = default;
-        if (buffer.Length < HeaderSize)
+        if (!TryReadHeader(buffer, out var flag, out var length))
         {
             return false;
         }
 
-        Span<byte> header = stackalloc byte[HeaderSize];
-        buffer.Slice(0, HeaderSize).CopyTo(header);
-        var flag = header[0];
         if (flag > 1)
         {
             throw new RpcException(StatusCode.Internal, $"Invalid gRPC message compressed-flag {flag}.");
         }
 
-        var length = BinaryPrimitives.ReadUInt32BigEndian(header[1..]);
         if (length > (uint)maxMessageSize)
         {
             throw new RpcException(StatusCode.ResourceExhausted, $"Received message larger than max ({length} vs. {maxMessageSize}).");
@@ -54,16 +50,23 @@ internal static class GrpcFraming
     }
 
     /// <summary>The wire size (prefix included) of the frame at the front of <paramref name="buffer"/>, once its prefix is there.</summary>
-    public static int? TryPeekFrameSize(ReadOnlySequence<byte> buffer)
+    public static int? TryPeekFrameSize(ReadOnlySequence<byte> buffer) =>
+        TryReadHeader(buffer, out _, out var length) ? (int)Math.Min(length + (long)HeaderSize, int.MaxValue) : null;
+
+    private static bool TryReadHeader(ReadOnlySequence<byte> buffer, out byte flag, out uint length)
     {
         if (buffer.Length < HeaderSize)
         {
-            return null;
+            flag = 0;
+            length = 0;
+            return false;
         }
 
         Span<byte> header = stackalloc byte[HeaderSize];
         buffer.Slice(0, HeaderSize).CopyTo(header);
-        return (int)Math.Min(BinaryPrimitives.ReadUInt32BigEndian(header[1..]) + (long)HeaderSize, int.MaxValue);
+        flag = header[0];
+        length = BinaryPrimitives.ReadUInt32BigEndian(header[1..]);
+        return true;
     }
 
     /// <summary>Reads the next message, or returns null at a clean end of stream.</summary>
