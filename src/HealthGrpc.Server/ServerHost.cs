@@ -37,7 +37,6 @@ public static class ServerHost
         var storeOptions = builder.Configuration.GetSection("Storage").Get<SqliteStoreOptions>() ?? new SqliteStoreOptions();
         var store = await SqliteHealthStore.OpenAsync(storePath, storeOptions, ct);
 
-        builder.Services.AddSingleton(storeOptions);
         builder.Services.AddSingleton<IHealthStore>(store);
         builder.Services.AddSingleton(limits);
         builder.Services.AddSingleton(TimeProvider.System);

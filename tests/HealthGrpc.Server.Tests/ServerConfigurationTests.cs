@@ -1,5 +1,4 @@
 using HealthGrpc.Storage.Sqlite;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace HealthGrpc.Server.Tests;
 
@@ -11,7 +10,8 @@ public sealed class ServerConfigurationTests
     {
         await using var server = await TestServer.StartAsync(null, "--Storage:WriterCacheKiB", "2048", "--Storage:GroupCommit:MaxRows", "123");
 
-        var options = server.Services.GetRequiredService<SqliteStoreOptions>();
+        // The options the store actually opened with, not merely what configuration bound.
+        var options = Assert.IsType<SqliteHealthStore>(server.Store).Options;
         Assert.Equal(2048, options.WriterCacheKiB);
         Assert.Equal(123, options.GroupCommit.MaxRows);
         Assert.Equal(new SqliteStoreOptions().BusyTimeout, options.BusyTimeout);

@@ -13,10 +13,10 @@ internal sealed class HttpServerCallContext : ServerCallContext, IDisposable
     private readonly HttpContext _http;
     private readonly RpcServerOptions _options;
     private readonly string? _requestEncoding;
-    private int _parsedAhead;
     private readonly bool _clientAcceptsGzip;
     private readonly CancellationTokenSource _cts;
     private readonly CancellationTokenSource? _deadlineCts;
+    private int _parsedAhead; // request messages parsed but not yet handed out: the peek answers 0 for the next one
     private readonly CancellationToken _shutdown;
     private Metadata? _requestHeaders;
     private string _responseCompression;

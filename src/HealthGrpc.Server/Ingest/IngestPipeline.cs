@@ -54,11 +54,11 @@ internal sealed class IngestPipeline(IHealthStore store, IngestLimits limits, In
     }
 
     /// <summary>
-    /// Reserves the expected share of the server-wide <see cref="IngestBudget"/> for a stream's next batch before it is
-    /// read, so a stream that must wait does so without holding a parsed batch. Pass the result to
+    /// Reserves a stream's next batch's share of the server-wide <see cref="IngestBudget"/> (its size from the gRPC length
+    /// prefix) before the batch is read, so a stream that must wait does so without holding it parsed. Pass the result to
     /// <see cref="AdmitAsync(string, DeviceIdentity, Batch, long, long, CancellationToken)"/> or back to <see cref="Unreserve"/>.
     /// </summary>
-    public ValueTask<long> ReserveAsync(long expectedBytes, CancellationToken ct) => budget.ReserveAsync(expectedBytes, ct);
+    public ValueTask<long> ReserveAsync(long wireBytes, CancellationToken ct) => budget.ReserveAsync(wireBytes, ct);
 
     public void Unreserve(long reserved) => budget.Release(reserved);
 
@@ -71,7 +71,7 @@ internal sealed class IngestPipeline(IHealthStore store, IngestLimits limits, In
     /// batch (on the caller's thread, so batches of one stream reach the store in order) and returns the task of its
     /// durable ack. The share is released when the commit completes; the reservation is consumed in every case.
     /// </summary>
-    public async ValueTask<Task<Ack>> AdmitAsync(string userId, DeviceIdentity device, Batch batch, long wireBytes, long reserved, CancellationToken ct)
+    public async ValueTask<Task<Ack>> AdmitAsync(string userId, DeviceIdentity device, Batch batch, long batchBytes, long reserved, CancellationToken ct)
     {
         var samples = BatchValidator.CountSamples(batch);
         if (samples > limits.MaxSamplesPerBatch)
@@ -81,7 +81,7 @@ internal sealed class IngestPipeline(IHealthStore store, IngestLimits limits, In
                 $"batch {batch.BatchSeq} has {samples} samples; the limit is {limits.MaxSamplesPerBatch}. Split it.");
         }
 
-        var granted = await TakeShareAsync(wireBytes, reserved, ct);
+        var granted = await TakeShareAsync(batchBytes, reserved, ct);
         Task<Ack> commit;
         try
         {
@@ -96,9 +96,9 @@ internal sealed class IngestPipeline(IHealthStore store, IngestLimits limits, In
         return ReleaseWhenDoneAsync(commit, granted);
     }
 
-    private async ValueTask<long> TakeShareAsync(long wireBytes, long reserved, CancellationToken ct)
+    private async ValueTask<long> TakeShareAsync(long batchBytes, long reserved, CancellationToken ct)
     {
-        var wanted = budget.ShareOf(wireBytes);
+        var wanted = budget.ShareOf(batchBytes);
         if (wanted <= reserved)
         {
             budget.Release(reserved - wanted);

@@ -22,6 +22,9 @@ public sealed class SqliteHealthStore : IHealthStore
     private SqliteWriter? _writer;
     private int _disposed;
 
+    /// <summary>The options the store was opened with (diagnostics; operators set them from configuration).</summary>
+    public SqliteStoreOptions Options => _options;
+
     private SqliteHealthStore(string path, SqliteStoreOptions options, SqliteWriter writer)
     {
         _path = path;
