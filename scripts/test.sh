@@ -7,9 +7,8 @@ cd "$(dirname "$0")/.."
 step() { printf '\n== %s\n' "$*"; }
 
 step "npm packages (buf, grpc-js interop peers)"
-# npm ci refuses this lock: the registry copy here lacks the darwin/win32 builds of buf (optional deps),
-# so the lock cannot list them. npm install still installs exactly the pinned versions.
-npm install --no-audit --no-fund --loglevel=error
+# Exactly the versions in package-lock.json (buf, grpc-js, proto-loader), or fail.
+npm ci --no-audit --no-fund --loglevel=error
 
 step "contract: buf lint, format, breaking"
 buf=node_modules/.bin/buf

@@ -31,7 +31,7 @@ internal static class RepoPaths
         {
             throw new InvalidOperationException(
                 $"The interop peers need the pinned npm packages, but {string.Join(", ", missing)} is missing: "
-                + $"run npm ci (or `npm install`, see scripts/test.sh) in {root}.");
+                + $"run npm ci in {root}.");
         }
     }
 
