@@ -43,7 +43,7 @@ public static class ServerHost
         builder.Services.AddSingleton<IngestBudget>();
         builder.Services.AddSingleton<IngestPipeline>();
         builder.Services.AddSingleton<TokenAuthenticator>();
-        builder.Services.AddSingleton<SyncService>();
+        builder.Services.AddSingleton<Services.SyncService>();
         builder.Services.AddRpc(options =>
         {
             options.MaxReceiveMessageSize = limits.MaxMessageBytes;
@@ -53,7 +53,7 @@ public static class ServerHost
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(15));
 
         var app = builder.Build();
-        app.MapRpcService<SyncService>(SyncReflection.Descriptor.Services[0]);
+        app.MapRpcService<Services.SyncService>(SyncReflection.Descriptor.Services[0]);
         app.MapRpcHealthAndReflection();
         app.Logger.LogInformation("HealthGrpc store: {Path}", storePath);
         return app;
