@@ -4,7 +4,8 @@ using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using HealthGrpc.Contracts;
 using HealthGrpc.Contracts.V1;
-using HealthGrpc.Rpc;
+using Grpc.Core;
+using Grpc.Net.Client;
 using HealthGrpc.Storage;
 using HealthGrpc.Storage.Sqlite;
 using Spectre.Console;
@@ -13,13 +14,7 @@ namespace HealthGrpc.LoadTest;
 
 internal static class SyncApi
 {
-    private static readonly Google.Protobuf.Reflection.ServiceDescriptor Service = SyncReflection.Descriptor.Services[0];
-
-    public static readonly RpcMethod<SyncRequest, SyncResponse> Sync = RpcMethod<SyncRequest, SyncResponse>.From(Service.FindMethodByName("Sync"));
-
-    public static readonly RpcMethod<UploadRequest, UploadResponse> Upload = RpcMethod<UploadRequest, UploadResponse>.From(Service.FindMethodByName("Upload"));
-
-    public static CallOptions As(string token) => new(Headers: new Metadata { { "authorization", "Bearer " + token } });
+    public static CallOptions As(string token) => new(headers: new Metadata { { "authorization", "Bearer " + token } });
 }
 
 /// <summary>What one phase measured.</summary>
@@ -347,7 +342,7 @@ internal static class LoadRun
         return batches;
     }
 
-    private static async Task<PhaseResult> RunPhaseAsync(string name, ServerUnderTest server, RpcChannel channel, string token, Settings s, string prefix, double paceSamplesPerSecond, CancellationToken ct)
+    private static async Task<PhaseResult> RunPhaseAsync(string name, ServerUnderTest server, GrpcChannel channel, string token, Settings s, string prefix, double paceSamplesPerSecond, CancellationToken ct)
     {
         AnsiConsole.MarkupLine(Markup.Escape($"[{name}] building {s.Devices} x {s.SamplesPerDevice:N0} {(s.Points ? "points" : "samples")}..."));
         var perDevice = new List<Batch>[s.Devices];
@@ -397,8 +392,8 @@ internal static class LoadRun
             var lat = latencies[d] = new List<double>(batches.Count);
             var sentAt = new long[batches.Count + 1];
             using var slots = new SemaphoreSlim(s.InFlight);
-            using var call = channel.DuplexStreaming(SyncApi.Sync, SyncApi.As(token));
-            var responses = call.ResponseStream.GetAsyncEnumerator(ct);
+            using var call = new SyncService.SyncServiceClient(channel).Sync(SyncApi.As(token));
+            var responses = call.ResponseStream.ReadAllAsync(ct).GetAsyncEnumerator(ct);
             try
             {
                 await call.RequestStream.WriteAsync(new SyncRequest { Hello = new Hello { Device = new DeviceIdentity { DeviceId = $"{prefix}-{d}", Epoch = 1 }, SdkVersion = "loadtest/1.0" } });
@@ -485,6 +480,7 @@ internal static class LoadRun
         var token = await ServerUnderTest.CreateUserAsync(path, UserId);
         await using var server = await ServerUnderTest.StartAsync(path, inProc: false);
         using var channel = WireCounter.CreateChannel(server.Address);
+        var client = new SyncService.SyncServiceClient(channel);
         const int concurrency = 16;
         var perDevice = samples / concurrency;
         var startMs = DataStartMs(samples, 1);
@@ -505,7 +501,7 @@ internal static class LoadRun
         {
             foreach (var request in requests[d])
             {
-                var response = await channel.UnaryAsync(SyncApi.Upload, request, SyncApi.As(token));
+                var response = await client.UploadAsync(request, SyncApi.As(token));
                 if (response.Ack.Outcome != AckOutcome.Committed || response.Ack.Accepted != 1)
                 {
                     throw new InvalidOperationException($"naive upload: {response.Ack}");

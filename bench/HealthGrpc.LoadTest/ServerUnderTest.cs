@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
-using HealthGrpc.Rpc;
+using Grpc.Net.Client;
 using HealthGrpc.Storage;
 using HealthGrpc.Storage.Sqlite;
 using Microsoft.AspNetCore.Builder;
@@ -145,7 +145,7 @@ internal static class WireCounter
 
     public static long Received => Interlocked.Read(ref s_received);
 
-    public static RpcChannel CreateChannel(Uri address)
+    public static GrpcChannel CreateChannel(Uri address)
     {
         var handler = new SocketsHttpHandler
         {
@@ -161,7 +161,7 @@ internal static class WireCounter
                 return new CountingStream(new NetworkStream(socket, ownsSocket: true));
             },
         };
-        return RpcChannel.Create(address, new RpcChannelOptions { HttpHandler = handler, MaxReceiveMessageSize = 64 * 1024 * 1024 });
+        return GrpcChannel.ForAddress(address, new GrpcChannelOptions { HttpHandler = handler, MaxReceiveMessageSize = 64 * 1024 * 1024 });
     }
 
     private sealed class CountingStream(Stream inner) : Stream

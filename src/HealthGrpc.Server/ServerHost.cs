@@ -1,19 +1,19 @@
-using HealthGrpc.Contracts.V1;
-using HealthGrpc.Rpc;
 using HealthGrpc.Server.Auth;
+using HealthGrpc.Server.Health;
 using HealthGrpc.Server.Ingest;
 using HealthGrpc.Server.Services;
 using HealthGrpc.Storage;
 using HealthGrpc.Storage.Sqlite;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Authentication;
 
 namespace HealthGrpc.Server;
 
 /// <summary>
-/// Builds the reference server. The same code path serves `dotnet run` and the functional tests (which pass
-/// <c>--urls http://127.0.0.1:0</c> and their own <c>--Storage:Path</c>), so tests exercise the real host.
-/// Configuration (appsettings.json, HEALTHGRPC_* environment variables, command line):
+/// Builds the reference server on grpc-dotnet. The same code path serves `dotnet run` and the functional tests (which
+/// pass <c>--urls http://127.0.0.1:0</c> and their own <c>--Storage:Path</c>), so tests exercise the real host.
+/// Configuration (appsettings.json next to the binary, HEALTHGRPC_* environment variables, command line):
 /// <c>Urls</c> (default http://127.0.0.1:5000, h2c), <c>Kestrel:Endpoints</c> for TLS and other addresses,
+/// <c>Server:AllowPlaintextOnNetwork</c> (h2c on a non-loopback address), <c>Server:Reflection</c>,
 /// <c>Storage:Path</c> (default data/healthgrpc.db), <c>Storage:*</c> store tuning (see <see cref="SqliteStoreOptions"/>),
 /// <c>Ingest:*</c> limits (see <see cref="IngestLimits"/>).
 /// </summary>
@@ -21,40 +21,55 @@ public static class ServerHost
 {
     public static async Task<WebApplication> BuildAsync(string[] args, CancellationToken ct = default)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        // appsettings.json ships next to the binary: found whatever directory the server is started from.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddEnvironmentVariables("HEALTHGRPC_");
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            kestrel.UseRpcDefaults();
-            // h2c with prior knowledge on plain endpoints; TLS endpoints negotiate h2 by ALPN.
-            kestrel.ConfigureEndpointDefaults(listen => listen.Protocols = HttpProtocols.Http2);
-        });
+        builder.WebHost.ConfigureKestrel(KestrelDefaults.Apply);
+        PlaintextBindingGuard.Check(builder.Configuration);
 
         var limits = builder.Configuration.GetSection("Ingest").Get<IngestLimits>() ?? new IngestLimits();
         var storePath = Path.GetFullPath(builder.Configuration["Storage:Path"] ?? Path.Combine("data", "healthgrpc.db"));
-        Directory.CreateDirectory(Path.GetDirectoryName(storePath)!);
+        Directory.CreateDirectory(Path.GetDirectoryName(storePath)!, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         // Storage:WriterCacheKiB, Storage:BusyTimeout and Storage:GroupCommit:* tune the store (SqliteStoreOptions).
         var storeOptions = builder.Configuration.GetSection("Storage").Get<SqliteStoreOptions>() ?? new SqliteStoreOptions();
         var store = await SqliteHealthStore.OpenAsync(storePath, storeOptions, ct);
 
-        builder.Services.AddSingleton<IHealthStore>(store);
+        // Registered through a factory so the container owns it: disposing the host drains the writer (graceful stop).
+        builder.Services.AddSingleton<IHealthStore>(_ => store);
         builder.Services.AddSingleton(limits);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<IngestBudget>();
         builder.Services.AddSingleton<IngestPipeline>();
         builder.Services.AddSingleton<TokenAuthenticator>();
-        builder.Services.AddSingleton<Services.SyncService>();
-        builder.Services.AddRpc(options =>
+
+        builder.Services.AddAuthentication(BearerTokenAuthenticationHandler.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, BearerTokenAuthenticationHandler>(BearerTokenAuthenticationHandler.SchemeName, null);
+        builder.Services.AddAuthorization();
+        builder.Services.AddGrpc(grpc =>
         {
-            options.MaxReceiveMessageSize = limits.MaxMessageBytes;
-            options.ExceptionMapper = StatusMapper.Map;
+            grpc.MaxReceiveMessageSize = limits.MaxMessageBytes;
+            grpc.Interceptors.Add<ErrorMappingInterceptor>();
         });
+        builder.Services.AddGrpcHealthChecks().AddCheck<StoreHealthCheck>("store");
+        var reflection = builder.Configuration.GetValue("Server:Reflection", defaultValue: true);
+        if (reflection)
+        {
+            builder.Services.AddGrpcReflection();
+        }
+
         // Give in-flight commits time to finish and be acked before the store is disposed.
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(15));
 
         var app = builder.Build();
-        app.MapRpcService<Services.SyncService>(SyncReflection.Descriptor.Services[0]);
-        app.MapRpcHealthAndReflection();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapGrpcService<Services.SyncService>();
+        app.MapGrpcHealthChecksService();
+        if (reflection)
+        {
+            app.MapGrpcReflectionService();
+        }
+
         app.Logger.LogInformation("HealthGrpc store: {Path}", storePath);
         return app;
     }

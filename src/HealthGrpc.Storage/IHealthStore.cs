@@ -41,6 +41,12 @@ public interface IHealthStore : IAsyncDisposable
     /// <summary>The user's current change sequence (the last one assigned; 0 when none or unknown user).</summary>
     Task<long> GetChangeSequenceAsync(string userId, CancellationToken ct);
 
+    /// <summary>
+    /// Completes when the store's writer is alive and has just committed a (tiny) write to the database's disk; throws
+    /// <see cref="HealthStoreUnavailableException"/> when it cannot. Backs the server's health check.
+    /// </summary>
+    Task CheckWritableAsync(CancellationToken ct);
+
     /// <summary>Stored discrete samples of the user (series and waveforms not included).</summary>
     Task<long> CountSamplesAsync(string userId, CancellationToken ct);
 

@@ -1,5 +1,5 @@
 using HealthGrpc.Contracts.V1;
-using HealthGrpc.Rpc;
+using Grpc.Core;
 using HealthGrpc.Storage;
 using HealthGrpc.Storage.Sqlite;
 using static HealthGrpc.Server.Tests.Batches;
@@ -20,13 +20,13 @@ public sealed class DurabilityTests
             var token = await first.CreateUserAsync("alice");
             for (var b = 0; b < 3; b++)
             {
-                await first.Channel.UnaryAsync(SyncApi.Upload, Upload(HeartRate((ulong)b + 1, uuids[(b * 100)..((b + 1) * 100)])), SyncApi.As(token)).Bounded();
+                await first.Client.UploadAsync(Upload(HeartRate((ulong)b + 1, uuids[(b * 100)..((b + 1) * 100)])), SyncApi.As(token)).Bounded();
             }
         }
 
         await using var second = await TestServer.StartAsync(path);
         var newToken = await second.CreateUserAsync("alice");
-        var checkpoint = await second.Channel.UnaryAsync(SyncApi.GetCheckpoint, new GetCheckpointRequest { DeviceId = "watch-1" }, SyncApi.As(newToken)).Bounded();
+        var checkpoint = await second.Client.GetCheckpointAsync(new GetCheckpointRequest { DeviceId = "watch-1" }, SyncApi.As(newToken)).Bounded();
 
         Assert.Equal(300, await second.Store.CountSamplesAsync("alice", CancellationToken.None).Bounded());
         Assert.Equal(3u, checkpoint.HighWaterMark);
@@ -44,7 +44,7 @@ public sealed class DurabilityTests
 
         using (var server = await ServerProcess.StartAsync(path))
         {
-            var (stream, welcome) = await SyncStream.OpenAsync(server.Channel, token, Device());
+            var (stream, welcome) = await SyncStream.OpenAsync(server.Client, token, Device());
             using var _ = stream;
             using var window = new SemaphoreSlim((int)welcome.Limits.MaxBatchesInFlight);
             var sender = Task.Run(async () =>
@@ -83,7 +83,7 @@ public sealed class DurabilityTests
         // A new server on the same file: the Welcome tells the client where to resume; the rest is stored exactly once.
         using (var restarted = await ServerProcess.StartAsync(path))
         {
-            var (stream, welcome) = await SyncStream.OpenAsync(restarted.Channel, token, Device());
+            var (stream, welcome) = await SyncStream.OpenAsync(restarted.Client, token, Device());
             using var _ = stream;
             Assert.True(welcome.HighWaterMark >= killAfterAcks, $"high-water mark {welcome.HighWaterMark} lost acked batches");
             var next = welcome.HighWaterMark + 1;
@@ -115,7 +115,7 @@ public sealed class DurabilityTests
         var server = await TestServer.StartAsync();
         var path = server.DatabasePath;
         var token = await server.CreateUserAsync("alice");
-        var (stream, _) = await SyncStream.OpenAsync(server.Channel, token, Device());
+        var (stream, _) = await SyncStream.OpenAsync(server.Client, token, Device());
         var acks = new List<Ack>();
         RpcException? ended = null;
         using (stream)
@@ -147,7 +147,7 @@ public sealed class DurabilityTests
 
         // Every batch the server read was committed and acked, in order; nothing half-stored.
         Assert.NotNull(ended);
-        Assert.True(ended.StatusCode == StatusCode.Unavailable, $"{ended.StatusCode}: {ended.Detail}");
+        Assert.True(ended.StatusCode == StatusCode.Unavailable, $"{ended.StatusCode}: {ended.Status.Detail}");
         Assert.Equal(Enumerable.Range(1, acks.Count).Select(i => (ulong)i), acks.Select(a => a.BatchSeq));
         Assert.Equal((ulong)acks.Count, checkpoint?.HighWaterMark ?? 0);
         Assert.Equal(acks.Count * perBatch, await store.CountSamplesAsync("alice", CancellationToken.None).Bounded());

@@ -99,7 +99,7 @@ public sealed class BackPressureTests
 
         async Task RunDevice(int d)
         {
-            var (stream, _) = await SyncStream.OpenAsync(server.Channel, token, Device($"device-{d}"));
+            var (stream, _) = await SyncStream.OpenAsync(server.Client, token, Device($"device-{d}"));
             using var _ = stream;
             for (ulong seq = 1; seq <= 10; seq++)
             {

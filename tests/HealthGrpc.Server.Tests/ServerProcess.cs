@@ -1,5 +1,6 @@
 using System.Diagnostics;
-using HealthGrpc.Rpc;
+using Grpc.Net.Client;
+using HealthGrpc.Contracts.V1;
 
 namespace HealthGrpc.Server.Tests;
 
@@ -16,12 +17,15 @@ internal sealed class ServerProcess : IDisposable
     {
         _process = process;
         Address = address;
-        Channel = RpcChannel.Create(address);
+        Channel = GrpcChannel.ForAddress(address);
+        Client = new SyncService.SyncServiceClient(Channel);
     }
 
     public Uri Address { get; }
 
-    public RpcChannel Channel { get; }
+    public GrpcChannel Channel { get; }
+
+    public SyncService.SyncServiceClient Client { get; }
 
     /// <summary>Runs `HealthGrpc.Server create-user` against the file and returns the printed token.</summary>
     public static async Task<string> CreateUserAsync(string databasePath, string userId)

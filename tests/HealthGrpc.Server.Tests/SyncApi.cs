@@ -1,22 +1,16 @@
+using Grpc.Core;
 using HealthGrpc.Contracts.V1;
-using HealthGrpc.Rpc;
 
 namespace HealthGrpc.Server.Tests;
 
-/// <summary>Typed SyncService methods, bound from the same descriptors a vendor's generated client uses.</summary>
+/// <summary>Call options and error details for the generated SyncService client, as a vendor's client sees them.</summary>
 internal static class SyncApi
 {
-    private static readonly Google.Protobuf.Reflection.ServiceDescriptor Service = SyncReflection.Descriptor.Services[0];
+    public static CallOptions As(string token) =>
+        new(headers: new Metadata { { "authorization", "Bearer " + token } }, deadline: DateTime.UtcNow.Add(TestTimeouts.Default));
 
-    public static readonly RpcMethod<SyncRequest, SyncResponse> Sync = RpcMethod<SyncRequest, SyncResponse>.From(Service.FindMethodByName("Sync"));
-
-    public static readonly RpcMethod<UploadRequest, UploadResponse> Upload = RpcMethod<UploadRequest, UploadResponse>.From(Service.FindMethodByName("Upload"));
-
-    public static readonly RpcMethod<GetCheckpointRequest, GetCheckpointResponse> GetCheckpoint =
-        RpcMethod<GetCheckpointRequest, GetCheckpointResponse>.From(Service.FindMethodByName("GetCheckpoint"));
-
-    public static CallOptions As(string token) => new(Headers: new Metadata { { "authorization", "Bearer " + token } }, Deadline: DateTime.UtcNow.Add(TestTimeouts.Default));
-
+    /// <summary>The <see cref="ErrorDetail"/> packed in the standard grpc-status-details-bin trailer (google.rpc.Status).</summary>
     public static ErrorDetail Detail(RpcException error) =>
-        ErrorDetail.Parser.ParseFrom(error.Trailers.GetBytes("healthgrpc-error-bin") ?? throw new Xunit.Sdk.XunitException($"no healthgrpc-error-bin trailer on {error.StatusCode}: {error.Detail}"));
+        error.GetRpcStatus()?.GetDetail<ErrorDetail>()
+        ?? throw new Xunit.Sdk.XunitException($"no ErrorDetail in grpc-status-details-bin on {error.StatusCode}: {error.Status.Detail}");
 }

@@ -1,23 +1,23 @@
 using HealthGrpc.Contracts.V1;
-using HealthGrpc.Rpc;
+using Grpc.Core;
 
 namespace HealthGrpc.Server.Tests;
 
 /// <summary>A Sync call driven by a test: Hello, then batches written and acks read back.</summary>
 internal sealed class SyncStream : IDisposable
 {
-    private readonly DuplexStreamingCall<SyncRequest, SyncResponse> _call;
+    private readonly AsyncDuplexStreamingCall<SyncRequest, SyncResponse> _call;
     private readonly IAsyncEnumerator<SyncResponse> _responses;
 
-    private SyncStream(DuplexStreamingCall<SyncRequest, SyncResponse> call)
+    private SyncStream(AsyncDuplexStreamingCall<SyncRequest, SyncResponse> call)
     {
         _call = call;
-        _responses = call.ResponseStream.GetAsyncEnumerator();
+        _responses = call.ResponseStream.ReadAllAsync().GetAsyncEnumerator();
     }
 
-    public static async Task<(SyncStream Stream, Welcome Welcome)> OpenAsync(RpcChannel channel, string token, DeviceIdentity device)
+    public static async Task<(SyncStream Stream, Welcome Welcome)> OpenAsync(SyncService.SyncServiceClient client, string token, DeviceIdentity device)
     {
-        var stream = new SyncStream(channel.DuplexStreaming(SyncApi.Sync, SyncApi.As(token)));
+        var stream = new SyncStream(client.Sync(SyncApi.As(token)));
         await stream.WriteAsync(new SyncRequest { Hello = new Hello { Device = device, SdkVersion = "tests/1.0" } });
         var first = await stream.ReadAsync();
         return (stream, first?.Welcome ?? throw new Xunit.Sdk.XunitException("the server sent no Welcome"));

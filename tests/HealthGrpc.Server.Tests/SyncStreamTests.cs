@@ -1,5 +1,5 @@
 using HealthGrpc.Contracts.V1;
-using HealthGrpc.Rpc;
+using Grpc.Core;
 using static HealthGrpc.Server.Tests.Batches;
 
 namespace HealthGrpc.Server.Tests;
@@ -10,7 +10,7 @@ public sealed class SyncStreamTests : ServerTest
     [Fact]
     public async Task Welcome_then_pipelined_batches_are_acked_in_order()
     {
-        var (stream, welcome) = await SyncStream.OpenAsync(Server.Channel, Token, Device());
+        var (stream, welcome) = await SyncStream.OpenAsync(Server.Client, Token, Device());
         using var _ = stream;
         Assert.Equal(0u, welcome.HighWaterMark);
         Assert.Equal(10_000u, welcome.Limits.MaxSamplesPerBatch);
@@ -37,7 +37,7 @@ public sealed class SyncStreamTests : ServerTest
     public async Task After_a_reconnect_the_welcome_carries_the_high_water_mark_and_replays_are_duplicates()
     {
         var replayed = HeartRate(2, NewUuids(5));
-        var (first, _) = await SyncStream.OpenAsync(Server.Channel, Token, Device());
+        var (first, _) = await SyncStream.OpenAsync(Server.Client, Token, Device());
         using (first)
         {
             await first.SendAsync(HeartRate(1, NewUuids(5)));
@@ -46,7 +46,7 @@ public sealed class SyncStreamTests : ServerTest
             await first.ReadAckAsync();
         }
 
-        var (second, welcome) = await SyncStream.OpenAsync(Server.Channel, Token, Device());
+        var (second, welcome) = await SyncStream.OpenAsync(Server.Client, Token, Device());
         using var _ = second;
         await second.SendAsync(replayed);
         var ack = await second.ReadAckAsync();
@@ -60,13 +60,13 @@ public sealed class SyncStreamTests : ServerTest
     [Fact]
     public async Task A_stream_that_does_not_start_with_hello_is_invalid()
     {
-        using var call = Server.Channel.DuplexStreaming(SyncApi.Sync, SyncApi.As(Token));
+        using var call = Server.Client.Sync(SyncApi.As(Token));
         await call.RequestStream.WriteAsync(new SyncRequest { Batch = HeartRate(1, NewUuids(1)) }).Bounded();
         await call.RequestStream.CompleteAsync().Bounded();
 
         var error = await Assert.ThrowsAsync<RpcException>(async () =>
         {
-            await foreach (var _ in call.ResponseStream)
+            await foreach (var _ in call.ResponseStream.ReadAllAsync())
             {
             }
         }).Bounded();
@@ -78,7 +78,7 @@ public sealed class SyncStreamTests : ServerTest
     [Fact]
     public async Task A_gap_on_a_stream_acks_what_came_before_then_fails_with_the_high_water_mark()
     {
-        var (stream, _) = await SyncStream.OpenAsync(Server.Channel, Token, Device());
+        var (stream, _) = await SyncStream.OpenAsync(Server.Client, Token, Device());
         using var _ = stream;
         await stream.SendAsync(HeartRate(1, NewUuids(3)));
         await stream.SendAsync(HeartRate(5, NewUuids(3)));
@@ -96,7 +96,7 @@ public sealed class SyncStreamTests : ServerTest
     [Fact]
     public async Task An_oversized_message_on_a_stream_is_resource_exhausted_and_what_was_acked_stays()
     {
-        var (stream, _) = await SyncStream.OpenAsync(Server.Channel, Token, Device());
+        var (stream, _) = await SyncStream.OpenAsync(Server.Client, Token, Device());
         using var _ = stream;
         await stream.SendAsync(HeartRate(1, NewUuids(3)));
         Assert.Equal(1u, (await stream.ReadAckAsync()).BatchSeq);
@@ -110,16 +110,17 @@ public sealed class SyncStreamTests : ServerTest
         await Xunit.Record.ExceptionAsync(() => send);
 
         Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
-        Assert.Contains("larger than max", error.Detail, StringComparison.Ordinal);
+        Assert.Contains("larger than max_message_bytes", error.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal(ErrorReason.BatchTooLarge, SyncApi.Detail(error).Reason);
         Assert.Equal(3, await Server.Store.CountSamplesAsync("alice", CancellationToken.None).Bounded());
     }
 
     [Fact]
     public async Task A_fenced_epoch_is_refused_at_hello()
     {
-        await Server.Channel.UnaryAsync(SyncApi.Upload, Upload(HeartRate(1, NewUuids(1)), Device(epoch: 3)), SyncApi.As(Token)).Bounded();
+        await Server.Client.UploadAsync(Upload(HeartRate(1, NewUuids(1)), Device(epoch: 3)), SyncApi.As(Token)).Bounded();
 
-        var error = await Assert.ThrowsAsync<RpcException>(() => SyncStream.OpenAsync(Server.Channel, Token, Device(epoch: 2)));
+        var error = await Assert.ThrowsAsync<RpcException>(() => SyncStream.OpenAsync(Server.Client, Token, Device(epoch: 2)));
 
         Assert.Equal(StatusCode.FailedPrecondition, error.StatusCode);
         Assert.Equal(ErrorReason.EpochFenced, SyncApi.Detail(error).Reason);
@@ -132,7 +133,7 @@ public sealed class SyncStreamTests : ServerTest
 
         async Task RunDevice(int d)
         {
-            var (stream, _) = await SyncStream.OpenAsync(Server.Channel, Token, Device($"device-{d}"));
+            var (stream, _) = await SyncStream.OpenAsync(Server.Client, Token, Device($"device-{d}"));
             using var _ = stream;
             var uuids = NewUuids(batches * perBatch);
             var acks = Task.Run(async () =>

@@ -1,4 +1,5 @@
-using HealthGrpc.Rpc;
+using Grpc.Net.Client;
+using HealthGrpc.Contracts.V1;
 using HealthGrpc.Server.Auth;
 using HealthGrpc.Storage;
 using Microsoft.AspNetCore.Builder;
@@ -8,7 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace HealthGrpc.Server.Tests;
 
-/// <summary>The real server host on real Kestrel (127.0.0.1, port 0) over a real SQLite file, plus a client channel.</summary>
+/// <summary>The real server host on real Kestrel (127.0.0.1, port 0) over a real SQLite file, plus a client channel and the generated client.</summary>
 internal sealed class TestServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
@@ -18,14 +19,18 @@ internal sealed class TestServer : IAsyncDisposable
         _app = app;
         DatabasePath = databasePath;
         Address = address;
-        Channel = RpcChannel.Create(address);
+        Channel = GrpcChannel.ForAddress(address);
+        Client = new SyncService.SyncServiceClient(Channel);
     }
 
     public string DatabasePath { get; }
 
     public Uri Address { get; }
 
-    public RpcChannel Channel { get; }
+    public GrpcChannel Channel { get; }
+
+    /// <summary>The generated client a .NET app or backend would use.</summary>
+    public SyncService.SyncServiceClient Client { get; }
 
     public IServiceProvider Services => _app.Services;
 

@@ -1,3 +1,5 @@
+using Grpc.Core;
+
 namespace HealthGrpc.Server.Tests;
 
 /// <summary>Every await in these tests is bounded: a hang fails the test instead of stalling CI.</summary>
@@ -8,4 +10,6 @@ internal static class TestTimeouts
     public static Task<T> Bounded<T>(this Task<T> task) => task.WaitAsync(Default);
 
     public static Task Bounded(this Task task) => task.WaitAsync(Default);
+
+    public static Task<T> Bounded<T>(this AsyncUnaryCall<T> call) => call.ResponseAsync.WaitAsync(Default);
 }

@@ -2,7 +2,7 @@ using System.Net.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using HealthGrpc.Contracts.V1;
-using HealthGrpc.Rpc;
+using Grpc.Net.Client;
 using static HealthGrpc.Server.Tests.Batches;
 
 namespace HealthGrpc.Server.Tests;
@@ -29,9 +29,10 @@ public sealed class TlsTests
         handler.SslOptions.RemoteCertificateValidationCallback = (_, presented, _, errors) =>
             presented is not null && presented.GetCertHashString() == certificate.GetCertHashString()
             && (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) == SslPolicyErrors.None;
-        using var channel = RpcChannel.Create(server.Address, new RpcChannelOptions { HttpHandler = handler });
+        using var channel = GrpcChannel.ForAddress(server.Address, new GrpcChannelOptions { HttpHandler = handler });
+        var client = new SyncService.SyncServiceClient(channel);
 
-        var response = await channel.UnaryAsync(SyncApi.Upload, Upload(HeartRate(1, NewUuids(3))), SyncApi.As(token)).Bounded();
+        var response = await client.UploadAsync(Upload(HeartRate(1, NewUuids(3))), SyncApi.As(token)).Bounded();
 
         Assert.Equal("https", server.Address.Scheme);
         Assert.Equal(3u, response.Ack.Accepted);

@@ -1,7 +1,7 @@
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using HealthGrpc.Contracts.V1;
-using HealthGrpc.Rpc;
+using Grpc.Core;
 using static HealthGrpc.Server.Tests.Batches;
 
 namespace HealthGrpc.Server.Tests;
@@ -10,7 +10,7 @@ namespace HealthGrpc.Server.Tests;
 public sealed class UploadSemanticsTests : ServerTest
 {
     private Task<UploadResponse> UploadAsync(Batch batch, DeviceIdentity? device = null, string? token = null) =>
-        Server.Channel.UnaryAsync(SyncApi.Upload, Upload(batch, device), SyncApi.As(token ?? Token)).Bounded();
+        Server.Client.UploadAsync(Upload(batch, device), SyncApi.As(token ?? Token)).Bounded();
 
     private Task<long> StoredSamplesAsync(string user = "alice") => Server.Store.CountSamplesAsync(user, CancellationToken.None).Bounded();
 
@@ -171,7 +171,7 @@ public sealed class UploadSemanticsTests : ServerTest
         await UploadAsync(HeartRate(1, NewUuids(1)));
         await UploadAsync(HeartRate(2, NewUuids(1)));
 
-        var checkpoint = await Server.Channel.UnaryAsync(SyncApi.GetCheckpoint, new GetCheckpointRequest { DeviceId = "watch-1" }, SyncApi.As(Token)).Bounded();
+        var checkpoint = await Server.Client.GetCheckpointAsync(new GetCheckpointRequest { DeviceId = "watch-1" }, SyncApi.As(Token)).Bounded();
 
         Assert.Equal(2u, checkpoint.HighWaterMark);
         Assert.Equal(1u, checkpoint.Device.Epoch);
@@ -188,7 +188,7 @@ public sealed class UploadSemanticsTests : ServerTest
 
         var bobsUpload = await UploadAsync(HeartRate(1, uuid), Device("bobs-watch"), token: bob);
         var error = await Assert.ThrowsAsync<RpcException>(() =>
-            Server.Channel.UnaryAsync(SyncApi.GetCheckpoint, new GetCheckpointRequest { DeviceId = "watch-1" }, SyncApi.As(bob)).Bounded());
+            Server.Client.GetCheckpointAsync(new GetCheckpointRequest { DeviceId = "watch-1" }, SyncApi.As(bob)).Bounded());
 
         Assert.Equal(1u, bobsUpload.Ack.Accepted); // the same uuid is bob's own sample, not alice's
         Assert.Equal(StatusCode.NotFound, error.StatusCode); // alice's device does not exist for bob
@@ -209,7 +209,7 @@ public sealed class UploadSemanticsTests : ServerTest
         }
 
         var error = await Assert.ThrowsAsync<RpcException>(() =>
-            Server.Channel.UnaryAsync(SyncApi.Upload, Upload(HeartRate(1, NewUuids(1))), new CallOptions(headers)).Bounded());
+            Server.Client.UploadAsync(Upload(HeartRate(1, NewUuids(1))), new CallOptions(headers)).Bounded());
 
         Assert.Equal(StatusCode.Unauthenticated, error.StatusCode);
         Assert.Equal(0, await StoredSamplesAsync());

@@ -86,7 +86,7 @@ public sealed class ValidationTests : ServerTest
     {
         var batch = WithInvalidItem(reason, out var kind);
 
-        var ack = (await Server.Channel.UnaryAsync(SyncApi.Upload, Upload(batch), SyncApi.As(Token)).Bounded()).Ack;
+        var ack = (await Server.Client.UploadAsync(Upload(batch), SyncApi.As(Token)).Bounded()).Ack;
 
         Assert.Equal(AckOutcome.Committed, ack.Outcome);
         Assert.Equal(2u, ack.Accepted);
@@ -106,7 +106,7 @@ public sealed class ValidationTests : ServerTest
         var batch = WithInvalidItem(reason, out _);
         batch.Atomic = true;
 
-        var ack = (await Server.Channel.UnaryAsync(SyncApi.Upload, Upload(batch), SyncApi.As(Token)).Bounded()).Ack;
+        var ack = (await Server.Client.UploadAsync(Upload(batch), SyncApi.As(Token)).Bounded()).Ack;
 
         Assert.Equal(AckOutcome.Rejected, ack.Outcome);
         Assert.Equal(0u, ack.Accepted);
@@ -135,7 +135,7 @@ public sealed class ValidationTests : ServerTest
             },
         };
 
-        await Server.Channel.UnaryAsync(SyncApi.Upload, Upload(batch), SyncApi.As(Token)).Bounded();
+        await Server.Client.UploadAsync(Upload(batch), SyncApi.As(Token)).Bounded();
 
         var stored = (await Server.Store.ReadChangesAsync("alice", 0, 10, CancellationToken.None).Bounded()).Changes.Single().Sample!;
         Assert.Equal("mg/dL", stored.Unit);

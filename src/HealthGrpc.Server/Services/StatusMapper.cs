@@ -1,30 +1,35 @@
 using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
 using HealthGrpc.Contracts.V1;
-using HealthGrpc.Rpc;
 using HealthGrpc.Server.Ingest;
 using HealthGrpc.Storage;
 
 namespace HealthGrpc.Server.Services;
 
 /// <summary>
-/// The one place where domain refusals become gRPC statuses. Every refusal carries an <see cref="ErrorDetail"/> in
-/// the <c>healthgrpc-error-bin</c> trailer so clients act on a reason code, not on message text.
+/// The one place where domain refusals become gRPC statuses. A refusal carries an <see cref="ErrorDetail"/> packed as
+/// an <see cref="Any"/> in a <c>google.rpc.Status</c> in the standard <c>grpc-status-details-bin</c> trailer, so clients
+/// act on a reason code, not on message text, with any language's status-details helper.
 /// </summary>
 internal static class StatusMapper
 {
-    public const string ErrorDetailTrailer = "healthgrpc-error-bin";
-
-    /// <summary>Plugged into <see cref="RpcServerOptions"/>: returns null for exceptions it does not own.</summary>
+    /// <summary>The status to answer with, or null for exceptions that are not a domain outcome.</summary>
     public static RpcException? Map(Exception exception) => exception switch
     {
-        SyncRejectedException rejected => new RpcException(CodeFor(rejected.Reason), rejected.Message, DetailTrailer(rejected)),
+        SyncRejectedException rejected => WithDetail(CodeFor(rejected.Reason), rejected.Message,
+            new ErrorDetail { Reason = rejected.Reason, HighWaterMark = rejected.HighWaterMark, CurrentEpoch = rejected.CurrentEpoch }),
         // Nothing of the batch was stored: the client keeps it queued and retries with backoff.
-        HealthStoreUnavailableException unavailable => new RpcException(StatusCode.Unavailable, $"storage unavailable, retry later: {unavailable.Message}"),
+        HealthStoreUnavailableException unavailable => new RpcException(new Grpc.Core.Status(StatusCode.Unavailable,
+            $"storage unavailable, retry later: {unavailable.Message}")),
+        InvalidProtocolBufferException malformed => WithDetail(StatusCode.InvalidArgument,
+            $"the request message is not valid protobuf for this method: {malformed.Message}",
+            new ErrorDetail { Reason = ErrorReason.ProtocolViolation }),
         _ => null,
     };
 
-    public static RpcException Unauthenticated() =>
-        new(StatusCode.Unauthenticated, "missing, malformed or unknown bearer token (metadata 'authorization: Bearer <token>').");
+    private static RpcException WithDetail(StatusCode code, string message, ErrorDetail detail) =>
+        new Google.Rpc.Status { Code = (int)code, Message = message, Details = { Any.Pack(detail) } }.ToRpcException();
 
     private static StatusCode CodeFor(ErrorReason reason) => reason switch
     {
@@ -33,12 +38,4 @@ internal static class StatusMapper
         ErrorReason.NoGrant => StatusCode.PermissionDenied,
         _ => StatusCode.InvalidArgument,
     };
-
-    private static Metadata DetailTrailer(SyncRejectedException rejected)
-    {
-        var detail = new ErrorDetail { Reason = rejected.Reason, HighWaterMark = rejected.HighWaterMark, CurrentEpoch = rejected.CurrentEpoch };
-        var trailers = new Metadata();
-        trailers.Add(ErrorDetailTrailer, detail.ToByteArray());
-        return trailers;
-    }
 }

@@ -1,6 +1,7 @@
 using Google.Protobuf.WellKnownTypes;
 using HealthGrpc.Contracts.V1;
-using HealthGrpc.Rpc;
+using Grpc.Core;
+using HealthGrpc.Server.Auth;
 using HealthGrpc.Server.Ingest;
 
 namespace HealthGrpc.Server.Services;
@@ -8,16 +9,16 @@ namespace HealthGrpc.Server.Services;
 internal sealed partial class SyncService
 {
     /// <summary>What the server committed for a device: a reinstalled app resumes from these anchors.</summary>
-    public async Task<GetCheckpointResponse> GetCheckpoint(GetCheckpointRequest request, ServerCallContext context)
+    public override async Task<GetCheckpointResponse> GetCheckpoint(GetCheckpointRequest request, ServerCallContext context)
     {
-        var userId = await AuthenticateAsync(context);
+        var userId = context.UserId();
         if (request.DeviceId.Length is 0 or > 128)
         {
             throw new SyncRejectedException(ErrorReason.ProtocolViolation, "device_id must be 1..128 characters.");
         }
 
         var checkpoint = await store.GetCheckpointAsync(userId, request.DeviceId, context.CancellationToken)
-            ?? throw new RpcException(StatusCode.NotFound, $"device '{request.DeviceId}' has never synced for this user.");
+            ?? throw new RpcException(new Status(StatusCode.NotFound, $"device '{request.DeviceId}' has never synced for this user."));
         var response = new GetCheckpointResponse
         {
             Device = new DeviceIdentity { DeviceId = checkpoint.DeviceId, Epoch = checkpoint.Epoch },

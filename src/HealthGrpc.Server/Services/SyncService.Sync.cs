@@ -1,7 +1,9 @@
 using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
 using HealthGrpc.Contracts.V1;
-using HealthGrpc.Rpc;
+using Google.Protobuf;
+using Grpc.Core;
+using HealthGrpc.Server.Auth;
 using HealthGrpc.Server.Ingest;
 
 namespace HealthGrpc.Server.Services;
@@ -13,13 +15,13 @@ internal sealed partial class SyncService
     /// committed concurrently (so group commit coalesces a stream's pipelined batches); an ack is written only when
     /// its batch's commit is durable. Every batch accepted before a failure or shutdown is still acked if possible.
     /// </summary>
-    public async Task Sync(IAsyncEnumerable<SyncRequest> requests, IServerStreamWriter<SyncResponse> responses, ServerCallContext context)
+    public override async Task Sync(IAsyncStreamReader<SyncRequest> requestStream, IServerStreamWriter<SyncResponse> responseStream, ServerCallContext context)
     {
-        var userId = await AuthenticateAsync(context);
-        var incoming = requests.GetAsyncEnumerator(context.CancellationToken);
+        var userId = context.UserId();
+        var incoming = requestStream.ReadAllAsync(context.CancellationToken).GetAsyncEnumerator(context.CancellationToken);
         try
         {
-            await SyncAsync(userId, incoming, responses, context);
+            await SyncAsync(userId, incoming, responseStream, context);
         }
         finally
         {
@@ -36,13 +38,13 @@ internal sealed partial class SyncService
         var inFlight = new InFlightAcks(pipeline.Limits.MaxBatchesInFlight);
         using var stopReading = CancellationTokenSource.CreateLinkedTokenSource(lifetime.ApplicationStopping);
         // Acks are written until the client goes away, not until shutdown starts: a graceful stop acks what it accepted.
-        var acker = WriteAcksInOrderAsync(inFlight, responses, stopReading, context.HttpContext.RequestAborted);
+        var acker = WriteAcksInOrderAsync(inFlight, responses, stopReading, context.CancellationToken);
         Exception? readFailure = null;
         try
         {
             await ReadBatchesAsync(incoming, userId, device, inFlight, context, stopReading.Token);
         }
-        catch (Exception error) when (error is SyncRejectedException or RpcException)
+        catch (Exception error) when (error is SyncRejectedException or RpcException or InvalidProtocolBufferException)
         {
             readFailure = error;
         }
@@ -60,7 +62,7 @@ internal sealed partial class SyncService
 
         if (lifetime.ApplicationStopping.IsCancellationRequested)
         {
-            throw new RpcException(StatusCode.Unavailable, "server is shutting down; every batch sent before this was acked. Reconnect with backoff.");
+            throw new RpcException(new Status(StatusCode.Unavailable, "server is shutting down; every batch sent before this was acked. Reconnect with backoff."));
         }
     }
 
@@ -109,15 +111,20 @@ internal sealed partial class SyncService
             long reserved;
             try
             {
-                if (await context.PeekRequestMessageSizeAsync(stop) is not { } wireBytes)
+                if (await RequestMessagePeek.NextMessageSizeAsync(context, stop) is not { } wireBytes)
                 {
                     return; // the client completed its side
                 }
 
-                // Nothing to reserve for a batch already parsed (0), or for one over the size limit: reading refuses it.
-                reserved = wireBytes > 0 && wireBytes <= pipeline.Limits.MaxMessageBytes
-                    ? await pipeline.ReserveAsync(wireBytes, waiting.Token)
-                    : 0;
+                if (wireBytes > pipeline.Limits.MaxMessageBytes)
+                {
+                    // Refused from its length prefix: no budget is reserved and none of its bytes are read.
+                    throw new SyncRejectedException(ErrorReason.BatchTooLarge,
+                        $"a Sync message of {wireBytes} bytes is larger than max_message_bytes ({pipeline.Limits.MaxMessageBytes}) from the Welcome: split the batch.");
+                }
+
+                // Nothing to reserve for a truncated prefix (0): reading reports it.
+                reserved = wireBytes > 0 ? await pipeline.ReserveAsync(wireBytes, waiting.Token) : 0;
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {

@@ -1,5 +1,6 @@
 using HealthGrpc.Contracts.V1;
-using HealthGrpc.Rpc;
+using Grpc.Core;
+using HealthGrpc.Server.Auth;
 using HealthGrpc.Server.Ingest;
 
 namespace HealthGrpc.Server.Services;
@@ -7,9 +8,9 @@ namespace HealthGrpc.Server.Services;
 internal sealed partial class SyncService
 {
     /// <summary>One batch, unary: the same idempotent semantics as one batch on a Sync stream.</summary>
-    public async Task<UploadResponse> Upload(UploadRequest request, ServerCallContext context)
+    public override async Task<UploadResponse> Upload(UploadRequest request, ServerCallContext context)
     {
-        var userId = await AuthenticateAsync(context);
+        var userId = context.UserId();
         IngestPipeline.CheckDevice(request.Device);
         if (request.Batch is null)
         {

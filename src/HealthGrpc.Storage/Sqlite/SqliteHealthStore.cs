@@ -78,6 +78,23 @@ public sealed class SqliteHealthStore : IHealthStore
         }, ct), ct);
     }
 
+    public Task CheckWritableAsync(CancellationToken ct)
+    {
+        if (_writerDone.Task.IsCompleted)
+        {
+            throw _writerDone.Task.Exception?.InnerException is { } cause
+                ? new HealthStoreUnavailableException("The store's writer stopped.", cause)
+                : new HealthStoreUnavailableException("The store is closed.");
+        }
+
+        // Through the commit thread, so a stuck or dead writer shows; the write (a meta row) proves the disk takes writes.
+        return EnqueueAsync(new WorkItem<bool>(1, (w, t) =>
+        {
+            w.TouchHealthProbe(t.ToUnixTimeMilliseconds());
+            return true;
+        }, ct), ct);
+    }
+
     public Task<CommitOutcome> CommitAsync(IngestBatch batch, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(batch);

@@ -173,6 +173,13 @@ public static class SqliteSchema
         new(2, "samples_time_index", """
             CREATE INDEX samples_user_type_start ON samples (user_ref, type, start_ms);
             """),
+        // One row the health check rewrites through the writer: proves the writer commits and the disk takes writes.
+        new(3, "health_probe", """
+            CREATE TABLE health_probe (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                probed_ms INTEGER NOT NULL
+            );
+            """),
     ];
 
     /// <summary>The newest schema version.</summary>
@@ -273,8 +280,35 @@ public static class SqliteSchema
     }.ToString();
 
     /// <summary>Opens a writer connection with the store's pragmas (WAL, synchronous=FULL, foreign_keys=ON, busy_timeout).</summary>
+    /// <summary>
+    /// Health data is personal: a new database file is created readable by its owner only (0600). SQLite gives the
+    /// -wal and -shm files the permissions of the database file, so they follow.
+    /// </summary>
+    private static void CreateOwnerOnly(string path)
+    {
+        if (OperatingSystem.IsWindows() || File.Exists(path) || path == ":memory:")
+        {
+            return;
+        }
+
+        try
+        {
+            using var created = new FileStream(path, new FileStreamOptions
+            {
+                Mode = FileMode.CreateNew,
+                Access = FileAccess.Write,
+                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+            });
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            // Created concurrently by another opener: SQLite opens it as it is.
+        }
+    }
+
     internal static SqliteConnection OpenWriter(string path, TimeSpan busyTimeout, int cacheKiB)
     {
+        CreateOwnerOnly(path);
         var connection = new SqliteConnection(WriterConnectionString(path, busyTimeout));
         connection.Open();
         try

@@ -26,6 +26,7 @@ internal sealed class SqliteWriter : IDisposable
     private readonly SqliteCommand _begin, _commit, _rollback;
     private readonly SqliteCommand _selectUser, _insertUser, _selectUserSeq, _updateUserSeq, _hasTombstones;
     private readonly SqliteCommand _insertToken;
+    private readonly SqliteCommand _touchHealthProbe;
     private readonly SqliteCommand _selectDevice, _insertDevice, _updateDevice, _upsertEpoch, _selectAck, _insertBatch, _upsertAnchor;
     private readonly SqliteCommand _selectSource, _insertSource, _selectUnit, _insertUnit;
     private readonly RawStatement _tombstoneExists, _insertSample;
@@ -65,6 +66,10 @@ internal sealed class SqliteWriter : IDisposable
             _insertToken = Prepare(
                 "INSERT INTO tokens (token_hash, user_ref, created_ms) VALUES ($h, $u, $t) ON CONFLICT (token_hash) DO NOTHING",
                 ("$h", SqliteType.Blob), ("$u", SqliteType.Integer), ("$t", SqliteType.Integer));
+
+            _touchHealthProbe = Prepare(
+                "INSERT INTO health_probe (id, probed_ms) VALUES (1, $t) ON CONFLICT (id) DO UPDATE SET probed_ms = excluded.probed_ms",
+                ("$t", SqliteType.Integer));
 
             _selectDevice = Prepare(
                 """
@@ -297,6 +302,12 @@ internal sealed class SqliteWriter : IDisposable
         _insertToken.ExecuteNonQuery();
     }
 
+    public void TouchHealthProbe(long nowMs)
+    {
+        _touchHealthProbe.Parameters[0].Value = nowMs;
+        _touchHealthProbe.ExecuteNonQuery();
+    }
+
     // ---- batches -------------------------------------------------------------------------------------------------
 
     /// <summary>Evaluates and (when in sequence) applies one batch inside the open transaction.</summary>
@@ -378,7 +389,7 @@ internal sealed class SqliteWriter : IDisposable
             ApplySamples(batch.Samples, ref counts);
             ApplySeries(batch.Series, ref counts);
             ApplyWaveforms(batch.Waveforms, ref counts);
-            ApplyRecords(batch.Records, nowMs, ref counts);
+            ApplyRecords(batch.Records, ref counts);
             foreach (var anchor in batch.Anchors)
             {
                 _upsertAnchor.Parameters[0].Value = _deviceRef;
@@ -657,9 +668,8 @@ internal sealed class SqliteWriter : IDisposable
         }
     }
 
-    private void ApplyRecords(IReadOnlyList<DocumentRecord> records, long nowMs, ref Counts counts)
+    private void ApplyRecords(IReadOnlyList<DocumentRecord> records, ref Counts counts)
     {
-        _ = nowMs;
         for (var i = 0; i < records.Count; i++)
         {
             var record = records[i];

@@ -5,12 +5,5 @@ internal static class UuidBytes
 {
     public static void Write(Guid uuid, byte[] destination) => uuid.TryWriteBytes(destination, bigEndian: true, out _);
 
-    public static byte[] ToArray(Guid uuid)
-    {
-        var bytes = new byte[16];
-        Write(uuid, bytes);
-        return bytes;
-    }
-
     public static Guid Read(byte[] bytes) => new(bytes, bigEndian: true);
 }

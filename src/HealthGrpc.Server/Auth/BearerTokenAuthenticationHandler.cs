@@ -1,0 +1,47 @@
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Options;
+
+namespace HealthGrpc.Server.Auth;
+
+/// <summary>
+/// The "Bearer" authentication scheme: <c>authorization: Bearer &lt;token&gt;</c> → a <see cref="ClaimsPrincipal"/>
+/// whose <see cref="ClaimTypes.NameIdentifier"/> is the user id. Runs in the ASP.NET Core pipeline, so a call with
+/// a missing or unknown token is answered before its request body is read. The challenge answers with a gRPC
+/// status (UNAUTHENTICATED, trailers-only) instead of a bare HTTP 401, so every gRPC client reports the message.
+/// </summary>
+internal sealed class BearerTokenAuthenticationHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> options,
+    ILoggerFactory logger,
+    UrlEncoder encoder,
+    TokenAuthenticator authenticator)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "Bearer";
+
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var header = Request.Headers.Authorization.ToString();
+        if (header.Length == 0)
+        {
+            return AuthenticateResult.NoResult();
+        }
+
+        var userId = await authenticator.AuthenticateAsync(header, Context.RequestAborted).ConfigureAwait(false);
+        if (userId is null)
+        {
+            return AuthenticateResult.Fail("malformed or unknown bearer token");
+        }
+
+        var identity = new ClaimsIdentity([new Claim(ClaimTypes.NameIdentifier, userId)], SchemeName);
+        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
+    }
+
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties) =>
+        GrpcTrailersOnly.WriteAsync(Response, Grpc.Core.StatusCode.Unauthenticated,
+            "missing, malformed or unknown bearer token (metadata 'authorization: Bearer <token>').");
+
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
+        GrpcTrailersOnly.WriteAsync(Response, Grpc.Core.StatusCode.PermissionDenied, "this token may not call this method.");
+}
