@@ -54,7 +54,7 @@ public static class ServerHost
         var reflection = builder.Configuration.GetValue("Server:Reflection", defaultValue: true);
         if (reflection)
         {
-            builder.Services.AddGrpcReflection();
+            builder.Services.AddContractReflection();
         }
 
         // Give in-flight commits time to finish and be acked before the store is disposed.
@@ -63,6 +63,7 @@ public static class ServerHost
         var app = builder.Build();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseMiddleware<UnaryRequestGuard>();
         app.MapGrpcService<Services.SyncService>();
         app.MapGrpcHealthChecksService();
         if (reflection)
@@ -70,7 +71,14 @@ public static class ServerHost
             app.MapGrpcReflectionService();
         }
 
-        app.Logger.LogInformation("HealthGrpc store: {Path}", storePath);
+        app.Logger.LogInformation("HealthGrpc settings: {Files}; store: {Path}", string.Join(", ", SettingsFiles(builder.Configuration)), storePath);
         return app;
     }
+
+    /// <summary>The settings files that exist and were read (operators see which appsettings.json is in effect).</summary>
+    private static IEnumerable<string> SettingsFiles(ConfigurationManager configuration) =>
+        configuration.Sources.OfType<FileConfigurationSource>()
+            .Select(source => source.Path is null ? null : source.FileProvider?.GetFileInfo(source.Path))
+            .Where(file => file is { Exists: true, PhysicalPath: not null })
+            .Select(file => file!.PhysicalPath!);
 }

@@ -23,6 +23,9 @@ internal sealed class ServerProcess : IDisposable
 
     public Uri Address { get; }
 
+    /// <summary>What the server printed up to "Now listening on".</summary>
+    public IReadOnlyList<string> StartupLog { get; private init; } = [];
+
     public GrpcChannel Channel { get; }
 
     public SyncService.SyncServiceClient Client { get; }
@@ -30,7 +33,7 @@ internal sealed class ServerProcess : IDisposable
     /// <summary>Runs `HealthGrpc.Server create-user` against the file and returns the printed token.</summary>
     public static async Task<string> CreateUserAsync(string databasePath, string userId)
     {
-        using var process = Start("create-user", userId, "--store", databasePath);
+        using var process = Start(null, "create-user", userId, "--store", databasePath);
         var token = (await process.StandardOutput.ReadToEndAsync().Bounded()).Trim();
         await process.WaitForExitAsync().Bounded();
         Assert.True(process.ExitCode == 0, $"create-user failed: {await process.StandardError.ReadToEndAsync()}");
@@ -38,18 +41,20 @@ internal sealed class ServerProcess : IDisposable
     }
 
     /// <summary>Starts `HealthGrpc.Server` on an ephemeral loopback port and waits until it listens.</summary>
-    public static async Task<ServerProcess> StartAsync(string databasePath)
+    public static async Task<ServerProcess> StartAsync(string databasePath, string? workingDirectory = null)
     {
-        var process = Start("--urls", "http://127.0.0.1:0", "--Storage:Path", databasePath);
+        var process = Start(workingDirectory, "--urls", "http://127.0.0.1:0", "--Storage:Path", databasePath);
         const string listening = "Now listening on: ";
+        var startupLog = new List<string>();
         while (await process.StandardOutput.ReadLineAsync().Bounded() is { } line)
         {
+            startupLog.Add(line);
             var at = line.IndexOf(listening, StringComparison.Ordinal);
             if (at >= 0)
             {
                 // Keep draining stdout so the child never blocks on a full pipe.
                 _ = process.StandardOutput.ReadToEndAsync();
-                return new ServerProcess(process, new Uri(line[(at + listening.Length)..].Trim()));
+                return new ServerProcess(process, new Uri(line[(at + listening.Length)..].Trim())) { StartupLog = startupLog };
             }
         }
 
@@ -74,9 +79,14 @@ internal sealed class ServerProcess : IDisposable
         _process.Dispose();
     }
 
-    private static Process Start(params string[] args)
+    private static Process Start(string? workingDirectory, params string[] args)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (workingDirectory is not null)
+        {
+            info.WorkingDirectory = workingDirectory;
+        }
+
         info.ArgumentList.Add("exec");
         info.ArgumentList.Add(ServerDll);
         foreach (var arg in args)

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Buffers.Binary;
 using Grpc.Core;
 
 namespace HealthGrpc.Server.Services;
@@ -12,7 +11,8 @@ namespace HealthGrpc.Server.Services;
 /// </summary>
 internal static class RequestMessagePeek
 {
-    private const int PrefixLength = 5;
+    /// <summary>A gRPC message prefix: a compressed flag byte and a big-endian 32-bit length.</summary>
+    public const int PrefixLength = 5;
 
     /// <summary>The next message's length in bytes, null when the client completed its side, 0 when the body ended mid-prefix.</summary>
     public static async ValueTask<int?> NextMessageSizeAsync(ServerCallContext context, CancellationToken ct)
@@ -23,12 +23,10 @@ internal static class RequestMessagePeek
         {
             var result = await reader.ReadAsync(linked.Token).ConfigureAwait(false);
             var buffer = result.Buffer;
-            if (buffer.Length >= PrefixLength)
+            if (TryReadPrefix(buffer, out _, out var length))
             {
-                Span<byte> prefix = stackalloc byte[PrefixLength];
-                buffer.Slice(0, PrefixLength).CopyTo(prefix);
                 reader.AdvanceTo(buffer.Start); // nothing consumed or examined: grpc-dotnet's next read sees the same bytes
-                return (int)Math.Min(BinaryPrimitives.ReadUInt32BigEndian(prefix[1..]), int.MaxValue);
+                return (int)Math.Min(length, int.MaxValue);
             }
 
             if (result.IsCompleted || result.IsCanceled)
@@ -39,5 +37,19 @@ internal static class RequestMessagePeek
 
             reader.AdvanceTo(buffer.Start, buffer.End);
         }
+    }
+
+    /// <summary>Reads the prefix at the start of <paramref name="buffer"/>; false when fewer than 5 bytes are there.</summary>
+    public static bool TryReadPrefix(in ReadOnlySequence<byte> buffer, out bool compressed, out uint length)
+    {
+        var reader = new SequenceReader<byte>(buffer);
+        if (reader.TryRead(out var flag) && reader.TryReadBigEndian(out int value))
+        {
+            (compressed, length) = (flag != 0, unchecked((uint)value));
+            return true;
+        }
+
+        (compressed, length) = (false, 0);
+        return false;
     }
 }
