@@ -29,6 +29,7 @@ class Ctx {
     }
     this.client = target ? new api.SyncService(target, grpc.credentials.createInsecure()) : null;
     this.deviceSeq = 0;
+    this.streams = [];
   }
 
   device() {
@@ -51,7 +52,9 @@ class Ctx {
   }
 
   stream() {
-    return new SyncStream(this.client, this.metadata, CALL_DEADLINE_MS, STEP_MS);
+    const s = new SyncStream(this.client, this.metadata, CALL_DEADLINE_MS, STEP_MS);
+    this.streams.push(s);
+    return s;
   }
 
   async upload(deviceId, epoch, batch) {
@@ -76,6 +79,10 @@ class Ctx {
   }
 
   close() {
+    // A failed case may leave streams open: cancel them so the process ends now, not at their deadline.
+    for (const s of this.streams) {
+      s.cancel();
+    }
     if (this.client) {
       this.client.close();
     }
@@ -503,7 +510,8 @@ async function runCase(api, args, name) {
   const started = Date.now();
   const ctx = new Ctx(api, OFFLINE.has(name) ? null : args.target, args.token, name);
   try {
-    const stored = await cases[name](ctx);
+    const expected = await cases[name](ctx);
+    const stored = expected ? { samples: 0, series: 0, series_points: 0, tombstones: 0, series_spans: [], ...expected } : null;
     return { case: name, ok: true, error: null, ms: Date.now() - started, checks: ctx.checks, stored };
   } catch (e) {
     return { case: name, ok: false, error: e instanceof CheckFailed ? e.message : `${e.message}\n${e.stack}`, ms: Date.now() - started, checks: ctx.checks, stored: null };
@@ -543,4 +551,9 @@ async function main() {
   return failed ? 1 : 0;
 }
 
-main().then((code) => { process.exitCode = code; }, (e) => { process.stderr.write(`${e.stack}\n`); process.exitCode = 1; });
+function exit(code) {
+  // Flush stdout (a pipe) before exiting; do not wait for calls a failed case left behind.
+  process.stdout.write('', () => process.exit(code));
+}
+
+main().then(exit, (e) => { process.stderr.write(`${e.stack}\n`); exit(1); });
