@@ -1,64 +1,78 @@
 using HealthGrpc.Interop.Tests.Infrastructure;
-using HealthGrpc.Interop.Tests.Server;
 
 namespace HealthGrpc.Interop.Tests;
 
-/// <summary>Our server (h2c) for the buf curl checks.</summary>
-public sealed class OurH2cServerFixture : IAsyncLifetime
-{
-    private InteropServer? _server;
-
-    public int Port => _server?.Port ?? throw new InvalidOperationException("Server not started.");
-
-    public async Task InitializeAsync() => _server = await InteropServer.StartAsync(tls: null);
-
-    public async Task DisposeAsync()
-    {
-        if (_server is not null)
-        {
-            await _server.DisposeAsync();
-        }
-    }
-}
-
 /// <summary>
-/// `buf curl` (an independent gRPC + reflection client, Go) against our server, with no proto files given: everything it
-/// knows about the schema comes from our grpc.reflection service.
+/// `buf curl` (an independent gRPC + reflection client, Go) against the real server, with no proto files given:
+/// everything it knows about the schema, the error details included, comes from the server's reflection service.
 /// </summary>
-public sealed class BufCurlTests(OurH2cServerFixture server) : IClassFixture<OurH2cServerFixture>
+public sealed class BufCurlTests(HealthGrpcServerFixture fixture) : IClassFixture<HealthGrpcServerFixture>
 {
+    private string Url => $"http://127.0.0.1:{fixture.Server.Address.Port}";
+
+    private string Authorization => $"authorization: Bearer {fixture.Server.TokenOf(HealthGrpcServerFixture.BufCurlUser)}";
+
     [Fact]
-    public async Task List_services_via_reflection_shows_health_and_test_service()
+    public async Task List_services_via_reflection_shows_sync_health_and_reflection()
     {
-        var output = await BufCurlAsync("--list-services", $"http://127.0.0.1:{server.Port}");
+        var (exit, output) = await BufCurlAsync("--list-services", Url);
+        Assert.True(exit == 0, output);
         var services = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.Contains("healthgrpc.v1.SyncService", services);
         Assert.Contains("grpc.health.v1.Health", services);
-        Assert.Contains("grpc.testing.TestService", services);
         Assert.Contains("grpc.reflection.v1.ServerReflection", services);
     }
 
     [Fact]
     public async Task Health_check_via_reflection_answers_serving()
     {
-        var output = await BufCurlAsync("-d", "{}", $"http://127.0.0.1:{server.Port}/grpc.health.v1.Health/Check");
+        var (exit, output) = await BufCurlAsync("-d", "{}", $"{Url}/grpc.health.v1.Health/Check");
+        Assert.True(exit == 0, output);
         Assert.Matches("\"status\"\\s*:\\s*\"SERVING\"", output);
     }
 
     [Fact]
-    public async Task Unary_call_via_reflection_answers_with_the_requested_payload()
+    public async Task Upload_via_reflection_is_acked_committed()
     {
-        var output = await BufCurlAsync("-d", "{\"responseSize\": 3}", $"http://127.0.0.1:{server.Port}/grpc.testing.TestService/UnaryCall");
-        // Three zero bytes, base64 in protobuf JSON.
-        Assert.Matches("\"body\"\\s*:\\s*\"AAAA\"", output);
+        var request = UploadJson("buf-curl-upload", batchSeq: 1, bpm: 72);
+        var (exit, output) = await BufCurlAsync("-H", Authorization, "-d", request, $"{Url}/healthgrpc.v1.SyncService/Upload");
+        Assert.True(exit == 0, output);
+        Assert.Matches("\"outcome\"\\s*:\\s*\"ACK_OUTCOME_COMMITTED\"", output);
+        Assert.Matches("\"accepted\"\\s*:\\s*1", output);
     }
 
-    private static async Task<string> BufCurlAsync(params string[] args)
+    /// <summary>Needs the server that sends the standard grpc-status-details-bin trailer (issue 9).</summary>
+    [Fact]
+    public async Task Gap_error_detail_is_decoded_by_a_generic_tool()
+    {
+        var (_, committed) = await BufCurlAsync("-H", Authorization, "-d", UploadJson("buf-curl-gap", 1, 70), $"{Url}/healthgrpc.v1.SyncService/Upload");
+        Assert.Matches("ACK_OUTCOME_COMMITTED", committed);
+        var (exit, output) = await BufCurlAsync("-H", Authorization, "-d", UploadJson("buf-curl-gap", 3, 71), $"{Url}/healthgrpc.v1.SyncService/Upload");
+        Assert.NotEqual(0, exit);
+        Assert.Matches("\"code\"\\s*:\\s*\"failed_precondition\"", output);
+        Assert.Contains("healthgrpc.v1.ErrorDetail", output, StringComparison.Ordinal);
+        Assert.Contains("ERROR_REASON_SEQUENCE_GAP", output, StringComparison.Ordinal);
+        Assert.Matches("\"highWaterMark\"\\s*:\\s*\"1\"", output);
+    }
+
+    private static string UploadJson(string deviceId, int batchSeq, int bpm)
+    {
+        var baseTime = DateTimeOffset.UtcNow.AddHours(-1).ToUnixTimeSeconds() + batchSeq;
+        return $$$"""
+            {"device": {"deviceId": "{{{deviceId}}}", "epoch": "1"},
+             "batch": {"batchSeq": "{{{batchSeq}}}", "sampleSets": [{"type": "DATA_TYPE_HEART_RATE", "unit": "count/min",
+               "baseTime": "{{{DateTimeOffset.FromUnixTimeSeconds(baseTime):yyyy-MM-ddTHH:mm:ssZ}}}",
+               "samples": [{"startOffsetMs": "0", "scaledValue": "{{{bpm}}}"}]}]}}
+            """;
+    }
+
+    /// <summary>Runs buf curl; returns its exit code and stdout + stderr (errors are printed on stderr).</summary>
+    private static async Task<(int Exit, string Output)> BufCurlAsync(params string[] args)
     {
         RepoPaths.RequireNodeModules();
         string[] all = ["curl", "--http2-prior-knowledge", "--protocol", "grpc", .. args];
         await using var buf = ExternalProcess.Start(RepoPaths.Buf, all, RepoPaths.Root);
         var exit = await buf.WaitForExitAsync(Timeouts.Process);
-        Assert.True(exit == 0, $"`{buf.CommandLine}` exited with {exit}.{buf.Describe()}");
-        return buf.Stdout;
+        return (exit, $"`{buf.CommandLine}` exited with {exit}.{buf.Describe()}");
     }
 }

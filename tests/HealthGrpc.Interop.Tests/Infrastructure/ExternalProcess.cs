@@ -5,8 +5,8 @@ using System.Threading.Channels;
 namespace HealthGrpc.Interop.Tests.Infrastructure;
 
 /// <summary>
-/// A child process (node, buf) with captured output. Its stdin stays open for its lifetime (the grpc-js server exits
-/// when stdin closes); dispose kills the whole process tree if it is still running.
+/// A child process (the HealthGrpc server, node, buf) with captured output, read line by line as it comes. Its stdin
+/// stays open for its lifetime; dispose kills the whole process tree if it is still running.
 /// </summary>
 internal sealed class ExternalProcess : IAsyncDisposable
 {
@@ -48,7 +48,8 @@ internal sealed class ExternalProcess : IAsyncDisposable
         }
     }
 
-    public static ExternalProcess Start(string fileName, IEnumerable<string> arguments, string workingDirectory)
+    public static ExternalProcess Start(
+        string fileName, IEnumerable<string> arguments, string workingDirectory, IReadOnlyDictionary<string, string>? environment = null)
     {
         var psi = new ProcessStartInfo(fileName)
         {
@@ -63,6 +64,11 @@ internal sealed class ExternalProcess : IAsyncDisposable
         foreach (var a in arguments)
         {
             psi.ArgumentList.Add(a);
+        }
+
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            psi.Environment[name] = value;
         }
 
         var process = new Process { StartInfo = psi, EnableRaisingEvents = true };

@@ -7,12 +7,17 @@ internal static class RepoPaths
 
     public static string Root => LazyRoot.Value;
 
-    /// <summary>tests/interop: the grpc-js scripts and the shared grpc.testing protos.</summary>
+    /// <summary>tests/interop: the grpc-js vendor suite.</summary>
     public static string InteropDir => Path.Combine(Root, "tests", "interop");
 
     public static string NodeModules => Path.Combine(Root, "node_modules");
 
     public static string Buf => Path.Combine(NodeModules, ".bin", "buf");
+
+    public static string VendorScript => Path.Combine(InteropDir, "vendor.js");
+
+    /// <summary>The server's build output, copied next to the tests by the project reference.</summary>
+    public static string ServerDll => Path.Combine(AppContext.BaseDirectory, "HealthGrpc.Server.dll");
 
     /// <summary>Fails (never skips) when the pinned npm packages are not installed.</summary>
     public static void RequireNodeModules() => RequireNodeModules(Root);

@@ -6,7 +6,7 @@ internal static class Timeouts
     /// <summary>Upper bound for one awaited step (a call, a read, a process start).</summary>
     public static readonly TimeSpan Step = TimeSpan.FromSeconds(60);
 
-    /// <summary>Upper bound for a whole external process run (grpc-js client over all cases, buf curl).</summary>
+    /// <summary>Upper bound for a whole external process run (one vendor case, buf curl, create-user).</summary>
     public static readonly TimeSpan Process = TimeSpan.FromSeconds(90);
 
     public static Task WithTimeout(this Task task, TimeSpan? timeout = null) => task.WaitAsync(timeout ?? Step);
