@@ -142,7 +142,7 @@ internal sealed class BatchValidator(IngestLimits limits, TimeProvider clock)
             return startProblem with { Message = $"{field}: {startProblem.Message}" };
         }
 
-        if (TimeRange.CheckStored(start, $"{field} start (base_time + start_offset_ms)", latestStart) is { } earlyProblem)
+        if (TimeRange.CheckStored(start, $"{field}.start_offset_ms: start (base_time + start_offset_ms)", latestStart) is { } earlyProblem)
         {
             return earlyProblem;
         }
