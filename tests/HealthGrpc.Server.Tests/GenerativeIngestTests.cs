@@ -17,7 +17,7 @@ namespace HealthGrpc.Server.Tests;
 /// </summary>
 public sealed class GenerativeIngestTests : ServerTest
 {
-    private const int Cases = 150;
+    private const int Cases = 100;
 
     // FsCheck replay seed: the same cases every run. Change it to explore; a failure names the failing case.
     private static readonly Replay FixedSeed = new(new Rnd(0x9E3779B97F4A7C15UL, 0xBF58476D1CE4E5B9UL), FSharpOption<int>.None);
