@@ -144,7 +144,10 @@ public abstract record CommitOutcome
     /// <summary>batch_seq &gt; high-water mark + 1: nothing applied.</summary>
     public sealed record SequenceGap(ulong HighWaterMark) : CommitOutcome;
 
-    /// <summary>The batch's epoch is older than the device's newest epoch: nothing applied.</summary>
+    /// <summary>
+    /// The batch's epoch is older than the device's newest epoch (<see cref="CurrentEpoch"/>): nothing applied.
+    /// <see cref="HighWaterMark"/> is that of the batch's own (fenced) epoch, as <see cref="DeviceState"/> reports it.
+    /// </summary>
     public sealed record EpochFenced(ulong CurrentEpoch, ulong HighWaterMark) : CommitOutcome;
 }
 

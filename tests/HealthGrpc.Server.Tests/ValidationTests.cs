@@ -29,6 +29,7 @@ public sealed class ValidationTests : ServerTest
             case RejectReason.InvalidScale: bad.DecimalExponent = 12; break;
             case RejectReason.FieldTooLarge: sample.SyncIdentifier = new string('x', 300); break;
             case RejectReason.MissingTime: bad.BaseTime = null; break;
+            case RejectReason.TimeOutOfRange: sample.StartOffsetMs = long.MinValue; break;
             case RejectReason.OversizeSeries:
                 kind = ItemKind.Series;
                 batch.Series.Add(Series(100_001));

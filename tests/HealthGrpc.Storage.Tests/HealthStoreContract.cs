@@ -173,9 +173,9 @@ public abstract class HealthStoreContract
         Assert.Equal(1UL, reinstall.HighWaterMark);
 
         var old = await store.CommitAsync(Batch(user, "d1", 3, [Sample()], epoch: 1), None).T30();
-        Assert.Equal(new CommitOutcome.EpochFenced(2, 1), old);
+        Assert.Equal(new CommitOutcome.EpochFenced(2, 2), old); // the high-water mark of epoch 1, the batch's own
         var oldReplay = await store.CommitAsync(Batch(user, "d1", 1, [Sample()], epoch: 1), None).T30();
-        Assert.Equal(new CommitOutcome.EpochFenced(2, 1), oldReplay);
+        Assert.Equal(new CommitOutcome.EpochFenced(2, 2), oldReplay);
         Assert.Equal(new DeviceState(2, 2, true), await store.GetDeviceStateAsync(user, "d1", 1, None).T30());
         Assert.Equal(new DeviceState(1, 2, false), await store.GetDeviceStateAsync(user, "d1", 2, None).T30());
         Assert.Equal(new DeviceState(0, 2, false), await store.GetDeviceStateAsync(user, "d1", 3, None).T30());

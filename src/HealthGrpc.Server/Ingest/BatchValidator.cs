@@ -34,8 +34,8 @@ internal sealed class BatchValidator(IngestLimits limits, TimeProvider clock)
         ValidateSamples(batch, latestStart, result);
         ValidateSeries(batch, latestStart, result);
         ValidateWaveforms(batch, latestStart, result);
-        ValidateDeletions(batch, result);
-        ValidateRecords(batch, result);
+        ValidateDeletions(batch, latestStart, result);
+        ValidateRecords(batch, latestStart, result);
         ValidateAnchors(batch, result);
         return result;
     }
@@ -43,14 +43,16 @@ internal sealed class BatchValidator(IngestLimits limits, TimeProvider clock)
     private static void ValidateSamples(Batch batch, long latestStart, ValidatedBatch result)
     {
         var index = 0;
-        foreach (var set in batch.SampleSets)
+        for (var setIndex = 0; setIndex < batch.SampleSets.Count; setIndex++)
         {
-            var setProblem = CheckSet(set, out var rule, out var conversion, out var source);
-            var baseMs = set.BaseTime?.ToDateTimeOffset().ToUnixTimeMilliseconds() ?? 0;
-            foreach (var sample in set.Samples)
+            var set = batch.SampleSets[setIndex];
+            var setProblem = CheckSet(set, setIndex, out var rule, out var conversion, out var source, out var baseMs);
+            for (var sampleIndex = 0; sampleIndex < set.Samples.Count; sampleIndex++)
             {
+                var sample = set.Samples[sampleIndex];
                 SampleRecord? record = null;
-                var problem = setProblem ?? NormalizeSample(set, sample, rule, conversion, source, baseMs, latestStart, out record);
+                var problem = setProblem
+                    ?? NormalizeSample(set, sample, $"sample_sets[{setIndex}].samples[{sampleIndex}]", rule, conversion, source, baseMs, latestStart, out record);
                 if (problem is { } p)
                 {
                     result.Rejections.Add(new ItemRejection(ItemKind.Sample, index, p));
@@ -65,20 +67,22 @@ internal sealed class BatchValidator(IngestLimits limits, TimeProvider clock)
         }
     }
 
-    private static Problem? CheckSet(SampleSet set, out TypeRule rule, out UnitConversion conversion, out SourceRecord source)
+    private static Problem? CheckSet(
+        SampleSet set, int setIndex, out TypeRule rule, out UnitConversion conversion, out SourceRecord source, out long baseMs)
     {
         source = ToSource(set.Source);
+        baseMs = 0;
         return SampleNormalizer.ResolveType(set.Type, set.VendorType, set.Unit, out rule, out conversion)
             ?? SampleNormalizer.CheckExponent(set.DecimalExponent)
             ?? SampleNormalizer.CheckZone(set.HasZoneOffsetMinutes ? set.ZoneOffsetMinutes : null)
             ?? CheckSource(set.Source)
-            ?? (set.BaseTime is null && set.Samples.Count > 0
-                ? new Problem(RejectReason.MissingTime, "sample set has samples but no base_time.")
-                : (Problem?)null);
+            ?? (set.BaseTime is null
+                ? (set.Samples.Count > 0 ? new Problem(RejectReason.MissingTime, $"sample_sets[{setIndex}] has samples but no base_time.") : null)
+                : TimeRange.ToUnixMs(set.BaseTime, $"sample_sets[{setIndex}].base_time", out baseMs));
     }
 
     private static Problem? NormalizeSample(
-        SampleSet set, Sample sample, TypeRule rule, UnitConversion conversion, SourceRecord source, long baseMs, long latestStart,
+        SampleSet set, Sample sample, string field, TypeRule rule, UnitConversion conversion, SourceRecord source, long baseMs, long latestStart,
         out SampleRecord? record)
     {
         record = null;
@@ -121,23 +125,36 @@ internal sealed class BatchValidator(IngestLimits limits, TimeProvider clock)
                 break;
         }
 
-        var start = baseMs + sample.StartOffsetMs;
-        if (sample.DurationMs > long.MaxValue - (ulong)Math.Max(start, 0))
-        {
-            return new Problem(RejectReason.EndBeforeStart, $"duration {sample.DurationMs} ms overflows the end time.");
-        }
-
-        var end = start + (long)sample.DurationMs;
         var metadataProblem = CheckSyncAndMetadata(sample);
         if (metadataProblem is not null)
         {
             return metadataProblem;
         }
 
+        if (TimeRange.Add(baseMs, sample.StartOffsetMs) is not { } start)
+        {
+            return new Problem(RejectReason.TimeOutOfRange,
+                $"{field}.start_offset_ms {sample.StartOffsetMs} from base_time {TimeRange.Describe(baseMs)} does not fit a time.");
+        }
+
         if (SampleNormalizer.CheckStart(start, latestStart) is { } startProblem)
         {
-            return startProblem;
+            return startProblem with { Message = $"{field}: {startProblem.Message}" };
         }
+
+        if (TimeRange.CheckStored(start, $"{field}.start_offset_ms: start (base_time + start_offset_ms)", latestStart) is { } earlyProblem)
+        {
+            return earlyProblem;
+        }
+
+        // start is within 0..latestStart here, so the difference cannot wrap.
+        if (sample.DurationMs > (ulong)(latestStart - start))
+        {
+            return new Problem(RejectReason.TimeOutOfRange,
+                $"{field}.duration_ms {sample.DurationMs} ends the sample after {TimeRange.Describe(latestStart)} (server clock + skew).");
+        }
+
+        var end = start + (long)sample.DurationMs;
 
         var unit = rule.CanonicalUnit;
         var uuid = sample.Uuid.Length == SampleUuid.Length
@@ -189,7 +206,7 @@ internal sealed class BatchValidator(IngestLimits limits, TimeProvider clock)
         for (var index = 0; index < batch.Series.Count; index++)
         {
             var series = batch.Series[index];
-            var problem = NormalizeSeries(series, points, latestStart, out var record);
+            var problem = NormalizeSeries(series, index, points, latestStart, out var record);
             if (problem is { } p)
             {
                 result.Rejections.Add(new ItemRejection(ItemKind.Series, index, p));
@@ -201,7 +218,7 @@ internal sealed class BatchValidator(IngestLimits limits, TimeProvider clock)
         }
     }
 
-    private Problem? NormalizeSeries(Series series, List<SeriesPoint> points, long latestStart, out SeriesRecord? record)
+    private Problem? NormalizeSeries(Series series, int index, List<SeriesPoint> points, long latestStart, out SeriesRecord? record)
     {
         record = null;
         if (series.Uuid.Length != SampleUuid.Length)
@@ -230,6 +247,13 @@ internal sealed class BatchValidator(IngestLimits limits, TimeProvider clock)
         if (count > limits.MaxPointsPerSeries)
         {
             return new Problem(RejectReason.OversizeSeries, $"series has {count} points; at most {limits.MaxPointsPerSeries}.");
+        }
+
+        var timeProblem = TimeRange.ToUnixMs(series.StartTime!, $"series[{index}].start_time", out var startMs);
+        timeProblem ??= CheckSeriesColumns(series, index, count, startMs, latestStart);
+        if (timeProblem is not null)
+        {
+            return timeProblem;
         }
 
         try
@@ -261,7 +285,14 @@ internal sealed class BatchValidator(IngestLimits limits, TimeProvider clock)
 
         if (SampleNormalizer.CheckStart(points[0].UnixMilliseconds, latestStart) is { } startProblem)
         {
-            return startProblem;
+            return startProblem with { Message = $"series[{index}]: {startProblem.Message}" };
+        }
+
+        var rangeProblem = TimeRange.CheckStored(points[0].UnixMilliseconds, $"series[{index}] first point", latestStart)
+            ?? TimeRange.CheckStored(points[^1].UnixMilliseconds, $"series[{index}] last point", latestStart);
+        if (rangeProblem is not null)
+        {
+            return rangeProblem;
         }
 
         if (!factorIsPowerOfTen)
@@ -288,12 +319,56 @@ internal sealed class BatchValidator(IngestLimits limits, TimeProvider clock)
         return null;
     }
 
+    /// <summary>
+    /// Walks the time and value columns with overflow checks before they are decoded: a delta of ±2^63 must not wrap a
+    /// point's time (or value) into a plausible one. Negative time deltas answer END_BEFORE_START, as decoding does.
+    /// </summary>
+    private static Problem? CheckSeriesColumns(Series series, int index, int count, long startMs, long latestStart)
+    {
+        var times = series.TimeDeltasMs;
+        var values = series.ValueDeltas;
+        long time = startMs, value = 0;
+        for (var i = 0; i < count; i++)
+        {
+            long? next = time;
+            if (times.Count > 0)
+            {
+                if (times[i] < 0)
+                {
+                    return new Problem(RejectReason.EndBeforeStart, $"series[{index}].time_deltas_ms[{i}] is negative ({times[i]} ms).");
+                }
+
+                next = TimeRange.Add(time, times[i]);
+            }
+            else if (i > 0)
+            {
+                next = TimeRange.Add(time, series.IntervalMs);
+            }
+
+            if (next is not { } t || t > latestStart)
+            {
+                return new Problem(RejectReason.TimeOutOfRange,
+                    $"series[{index}] point {i} lies after {TimeRange.Describe(latestStart)} (server clock + skew) or does not fit a time.");
+            }
+
+            time = t;
+            if (TimeRange.Add(value, values[i]) is not { } v)
+            {
+                return new Problem(RejectReason.ValueOutOfRange, $"series[{index}].value_deltas[{i}] overflows the 64-bit scaled value.");
+            }
+
+            value = v;
+        }
+
+        return null;
+    }
+
     private void ValidateWaveforms(Batch batch, long latestStart, ValidatedBatch result)
     {
         for (var index = 0; index < batch.Waveforms.Count; index++)
         {
             var waveform = batch.Waveforms[index];
-            var problem = NormalizeWaveform(waveform, latestStart, out var record);
+            var problem = NormalizeWaveform(waveform, index, latestStart, out var record);
             if (problem is { } p)
             {
                 result.Rejections.Add(new ItemRejection(ItemKind.Waveform, index, p));
@@ -305,7 +380,7 @@ internal sealed class BatchValidator(IngestLimits limits, TimeProvider clock)
         }
     }
 
-    private Problem? NormalizeWaveform(Waveform waveform, long latestStart, out WaveformRecord? record)
+    private Problem? NormalizeWaveform(Waveform waveform, int index, long latestStart, out WaveformRecord? record)
     {
         record = null;
         if (waveform.Uuid.Length != SampleUuid.Length)
@@ -352,10 +427,19 @@ internal sealed class BatchValidator(IngestLimits limits, TimeProvider clock)
             return problem;
         }
 
-        var start = waveform.StartTime!.ToDateTimeOffset().ToUnixTimeMilliseconds();
+        if (TimeRange.ToUnixMs(waveform.StartTime!, $"waveforms[{index}].start_time", out var start) is { } timeProblem)
+        {
+            return timeProblem;
+        }
+
         if (SampleNormalizer.CheckStart(start, latestStart) is { } startProblem)
         {
-            return startProblem;
+            return startProblem with { Message = $"waveforms[{index}]: {startProblem.Message}" };
+        }
+
+        if (TimeRange.CheckStored(start, $"waveforms[{index}].start_time", latestStart) is { } rangeProblem)
+        {
+            return rangeProblem;
         }
 
         var canonical = waveform.Clone();
@@ -383,7 +467,7 @@ internal sealed class BatchValidator(IngestLimits limits, TimeProvider clock)
         return null;
     }
 
-    private void ValidateDeletions(Batch batch, ValidatedBatch result)
+    private void ValidateDeletions(Batch batch, long latestStart, ValidatedBatch result)
     {
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
         for (var index = 0; index < batch.Deletions.Count; index++)
@@ -396,12 +480,19 @@ internal sealed class BatchValidator(IngestLimits limits, TimeProvider clock)
                 continue;
             }
 
-            var deletedAt = deletion.DeletedTime?.ToDateTimeOffset().ToUnixTimeMilliseconds() ?? now;
+            var deletedAt = now;
+            if (deletion.DeletedTime is not null
+                && TimeRange.ToStoredUnixMs(deletion.DeletedTime, $"deletions[{index}].deleted_time", latestStart, out deletedAt) is { } timeProblem)
+            {
+                result.Rejections.Add(new ItemRejection(ItemKind.Deletion, index, timeProblem));
+                continue;
+            }
+
             result.Deletions.Add(new TombstoneRecord(SampleUuid.ToGuid(deletion.Uuid), deletedAt));
         }
     }
 
-    private static void ValidateRecords(Batch batch, ValidatedBatch result)
+    private static void ValidateRecords(Batch batch, long latestStart, ValidatedBatch result)
     {
         for (var index = 0; index < batch.Records.Count; index++)
         {
@@ -418,6 +509,14 @@ internal sealed class BatchValidator(IngestLimits limits, TimeProvider clock)
                 continue;
             }
 
+            var modifiedMs = 0L;
+            if (record.ModifiedTime is not null
+                && TimeRange.ToStoredUnixMs(record.ModifiedTime, $"records[{index}].modified_time", latestStart, out modifiedMs) is { } timeProblem)
+            {
+                result.Rejections.Add(new ItemRejection(ItemKind.Record, index, timeProblem));
+                continue;
+            }
+
             result.Records.Add(new DocumentRecord(
                 record.RecordType,
                 record.RecordId,
@@ -425,7 +524,7 @@ internal sealed class BatchValidator(IngestLimits limits, TimeProvider clock)
                 record.Deleted,
                 record.ContentType,
                 record.Deleted ? [] : record.Payload.ToByteArray(),
-                record.ModifiedTime?.ToDateTimeOffset().ToUnixTimeMilliseconds() ?? 0));
+                modifiedMs));
         }
     }
 

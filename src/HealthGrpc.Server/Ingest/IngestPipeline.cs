@@ -73,6 +73,13 @@ internal sealed class IngestPipeline(IHealthStore store, IngestLimits limits, In
     /// </summary>
     public async ValueTask<Task<Ack>> AdmitAsync(string userId, DeviceIdentity device, Batch batch, long batchBytes, long reserved, CancellationToken ct)
     {
+        if (batch.BatchSeq == 0)
+        {
+            budget.Release(reserved);
+            throw new SyncRejectedException(ErrorReason.ProtocolViolation,
+                "batch.batch_seq must be >= 1 (the first batch of an epoch is 1); got 0.");
+        }
+
         var samples = BatchValidator.CountSamples(batch);
         if (samples > limits.MaxSamplesPerBatch)
         {

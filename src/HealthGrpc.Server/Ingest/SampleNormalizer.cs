@@ -78,7 +78,7 @@ internal static class SampleNormalizer
     public static Problem? CheckStart(long startUnixMs, long latestAllowedUnixMs) =>
         startUnixMs <= latestAllowedUnixMs
             ? null
-            : new Problem(RejectReason.StartInFuture, $"start {DateTimeOffset.FromUnixTimeMilliseconds(startUnixMs):O} is in the future.");
+            : new Problem(RejectReason.StartInFuture, $"start {TimeRange.Describe(startUnixMs)} is after {TimeRange.Describe(latestAllowedUnixMs)} (server clock + skew).");
 
     private static bool IsValidVendorType(string vendorType)
     {

@@ -74,8 +74,7 @@ internal sealed class SqliteWriter : IDisposable
             _selectDevice = Prepare(
                 """
                 SELECT d.id, d.newest_epoch,
-                       (SELECT high_water_mark FROM device_epochs WHERE device_ref = d.id AND epoch = $e),
-                       (SELECT high_water_mark FROM device_epochs WHERE device_ref = d.id AND epoch = d.newest_epoch)
+                       (SELECT high_water_mark FROM device_epochs WHERE device_ref = d.id AND epoch = $e)
                 FROM devices d WHERE d.user_ref = $u AND d.device_id = $d
                 """,
                 ("$u", SqliteType.Integer), ("$d", SqliteType.Text), ("$e", SqliteType.Integer));
@@ -318,7 +317,7 @@ internal sealed class SqliteWriter : IDisposable
         var epoch = unchecked((long)batch.Epoch);
 
         long? deviceRef = null;
-        ulong newestEpoch = 0, hwm = 0, newestHwm = 0;
+        ulong newestEpoch = 0, hwm = 0;
         _selectDevice.Parameters[0].Value = _userRef;
         _selectDevice.Parameters[1].Value = batch.DeviceId;
         _selectDevice.Parameters[2].Value = epoch;
@@ -329,13 +328,13 @@ internal sealed class SqliteWriter : IDisposable
                 deviceRef = reader.GetInt64(0);
                 newestEpoch = unchecked((ulong)reader.GetInt64(1));
                 hwm = reader.IsDBNull(2) ? 0 : unchecked((ulong)reader.GetInt64(2));
-                newestHwm = reader.IsDBNull(3) ? 0 : unchecked((ulong)reader.GetInt64(3));
             }
         }
 
         if (batch.Epoch < newestEpoch)
         {
-            return new CommitOutcome.EpochFenced(newestEpoch, newestHwm);
+            // The high-water mark of the batch's own epoch, as GetDeviceStateAsync reports it for Hello.
+            return new CommitOutcome.EpochFenced(newestEpoch, hwm);
         }
 
         if (batch.BatchSeq <= hwm)
