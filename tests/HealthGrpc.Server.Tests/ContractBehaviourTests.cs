@@ -2,7 +2,7 @@ using System.Reflection;
 using System.Text.RegularExpressions;
 using Google.Protobuf.Reflection;
 using HealthGrpc.Contracts.V1;
-using HealthGrpc.Rpc;
+using Grpc.Core;
 using HealthGrpc.Server.Ingest;
 using static HealthGrpc.Server.Tests.Batches;
 
@@ -12,7 +12,7 @@ namespace HealthGrpc.Server.Tests;
 public sealed partial class ContractBehaviourTests : ServerTest
 {
     private Task<UploadResponse> UploadAsync(Batch batch, DeviceIdentity? device = null) =>
-        Server.Channel.UnaryAsync(SyncApi.Upload, Upload(batch, device), SyncApi.As(Token)).Bounded();
+        Server.Client.UploadAsync(Upload(batch, device), SyncApi.As(Token)).Bounded();
 
     [Fact]
     public async Task A_fenced_epoch_reports_the_high_water_mark_of_its_own_epoch_at_hello_and_on_upload()
@@ -22,7 +22,7 @@ public sealed partial class ContractBehaviourTests : ServerTest
         await UploadAsync(HeartRate(3, NewUuids(1)), Device(epoch: 1));
         await UploadAsync(HeartRate(1, NewUuids(1)), Device(epoch: 2));
 
-        var atHello = await Assert.ThrowsAsync<RpcException>(() => SyncStream.OpenAsync(Server.Channel, Token, Device(epoch: 1)));
+        var atHello = await Assert.ThrowsAsync<RpcException>(() => SyncStream.OpenAsync(Server.Client, Token, Device(epoch: 1)));
         var onUpload = await Assert.ThrowsAsync<RpcException>(() => UploadAsync(HeartRate(4, NewUuids(1)), Device(epoch: 1)));
 
         foreach (var error in new[] { atHello, onUpload })
@@ -38,7 +38,7 @@ public sealed partial class ContractBehaviourTests : ServerTest
     [Fact]
     public async Task A_fenced_batch_on_a_stream_reports_the_high_water_mark_of_the_streams_epoch()
     {
-        var (stream, welcome) = await SyncStream.OpenAsync(Server.Channel, Token, Device(epoch: 1));
+        var (stream, welcome) = await SyncStream.OpenAsync(Server.Client, Token, Device(epoch: 1));
         using var _ = stream;
         await stream.SendAsync(HeartRate(1, NewUuids(1)));
         await stream.SendAsync(HeartRate(2, NewUuids(1)));
@@ -76,7 +76,7 @@ public sealed partial class ContractBehaviourTests : ServerTest
     {
         await UploadAsync(HeartRate(1, NewUuids(1)));
         await UploadAsync(HeartRate(2, NewUuids(1)));
-        var (stream, welcome) = await SyncStream.OpenAsync(Server.Channel, Token, Device());
+        var (stream, welcome) = await SyncStream.OpenAsync(Server.Client, Token, Device());
         using var _ = stream;
 
         await stream.SendAsync(HeartRate(1, NewUuids(1)));

@@ -3,7 +3,7 @@ using FsCheck.Fluent;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using HealthGrpc.Contracts.V1;
-using HealthGrpc.Rpc;
+using Grpc.Core;
 using Microsoft.FSharp.Core;
 using static HealthGrpc.Server.Tests.Batches;
 
@@ -107,11 +107,11 @@ public sealed class GenerativeIngestTests : ServerTest
 
         if (!c.OnStream)
         {
-            var ack = (await Server.Channel.UnaryAsync(SyncApi.Upload, Upload(good, device), SyncApi.As(Token)).Bounded()).Ack;
+            var ack = (await Server.Client.UploadAsync(Upload(good, device), SyncApi.As(Token)).Bounded()).Ack;
             Assert.True(ack.Outcome == AckOutcome.Committed && ack.Rejected == 0, $"the good batch was not committed cleanly: {ack}");
             try
             {
-                var second = (await Server.Channel.UnaryAsync(SyncApi.Upload, Upload(mutated, device), SyncApi.As(Token)).Bounded()).Ack;
+                var second = (await Server.Client.UploadAsync(Upload(mutated, device), SyncApi.As(Token)).Bounded()).Ack;
                 AssertAnswers(second, mutated);
             }
             catch (RpcException error)
@@ -122,7 +122,7 @@ public sealed class GenerativeIngestTests : ServerTest
             return;
         }
 
-        var (stream, _) = await SyncStream.OpenAsync(Server.Channel, Token, device);
+        var (stream, _) = await SyncStream.OpenAsync(Server.Client, Token, device);
         using var _ = stream;
         await stream.SendAsync(good);
         // The server may refuse the mutated batch (and end the call) while it is still being written.

@@ -1,7 +1,7 @@
 using Google.Protobuf.WellKnownTypes;
 using HealthGrpc.Contracts;
 using HealthGrpc.Contracts.V1;
-using HealthGrpc.Rpc;
+using Grpc.Core;
 using static HealthGrpc.Server.Tests.Batches;
 
 namespace HealthGrpc.Server.Tests;
@@ -17,7 +17,7 @@ public sealed class TimeValidationTests : ServerTest
     private const long MinTimestampSeconds = -62_135_596_800;
 
     private Task<UploadResponse> UploadAsync(Batch batch, DeviceIdentity? device = null) =>
-        Server.Channel.UnaryAsync(SyncApi.Upload, Upload(batch, device), SyncApi.As(Token)).Bounded();
+        Server.Client.UploadAsync(Upload(batch, device), SyncApi.As(Token)).Bounded();
 
     public static TheoryData<string, long, int> InvalidTimestamps() => new()
     {
@@ -204,7 +204,7 @@ public sealed class TimeValidationTests : ServerTest
     [Fact]
     public async Task Batch_seq_zero_on_a_stream_is_refused_after_the_ack_of_the_good_batch_before_it()
     {
-        var (stream, _) = await SyncStream.OpenAsync(Server.Channel, Token, Device());
+        var (stream, _) = await SyncStream.OpenAsync(Server.Client, Token, Device());
         using var _ = stream;
         await stream.SendAsync(HeartRate(1, NewUuids(2)));
         await stream.SendAsync(HeartRate(0, NewUuids(2)));
@@ -220,7 +220,7 @@ public sealed class TimeValidationTests : ServerTest
     [Fact]
     public async Task An_invalid_timestamp_on_a_stream_is_an_item_rejection_and_the_stream_goes_on()
     {
-        var (stream, _) = await SyncStream.OpenAsync(Server.Channel, Token, Device());
+        var (stream, _) = await SyncStream.OpenAsync(Server.Client, Token, Device());
         using var _ = stream;
         var bad = HeartRate(2, NewUuids(2));
         bad.SampleSets[0].BaseTime = new Timestamp { Seconds = long.MaxValue };

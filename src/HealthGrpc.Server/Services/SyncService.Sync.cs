@@ -1,7 +1,6 @@
 using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
 using HealthGrpc.Contracts.V1;
-using Google.Protobuf;
 using Grpc.Core;
 using HealthGrpc.Server.Auth;
 using HealthGrpc.Server.Ingest;
@@ -44,8 +43,9 @@ internal sealed partial class SyncService
         {
             await ReadBatchesAsync(incoming, userId, device, inFlight, context, stopReading.Token);
         }
-        catch (Exception error) when (error is SyncRejectedException or RpcException or InvalidProtocolBufferException)
+        catch (Exception error) when (error is not OperationCanceledException)
         {
+            // Whatever ended reading (a refusal, a malformed message, a fault), the acks already computed still go out.
             readFailure = error;
         }
         finally
