@@ -102,6 +102,18 @@ public sealed class HostTests
     }
 
     [Fact]
+    public async Task Reflection_can_be_switched_off_for_public_deployments()
+    {
+        await using var server = await TestServer.StartAsync(null, "--Server:Reflection", "false");
+        using var call = new ServerReflection.ServerReflectionClient(server.Channel).ServerReflectionInfo(deadline: DateTime.UtcNow.Add(TestTimeouts.Default));
+
+        await call.RequestStream.WriteAsync(new ServerReflectionRequest { ListServices = "" }).Bounded();
+        var error = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(CancellationToken.None)).Bounded();
+
+        Assert.Equal(StatusCode.Unimplemented, error.StatusCode);
+    }
+
+    [Fact]
     public async Task Disposing_the_host_drains_and_closes_the_store()
     {
         var server = await TestServer.StartAsync();
