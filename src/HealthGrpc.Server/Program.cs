@@ -25,7 +25,7 @@ var serve = new RootCommand("HealthGrpc reference server (h2c on 127.0.0.1:5000 
 serve.TreatUnmatchedTokensAsErrors = false;
 serve.SetAction(async (parse, ct) =>
 {
-    await using var app = await ServerHost.BuildAsync([.. parse.UnmatchedTokens], ct);
+    await using var app = await ServerHost.BuildAsync([.. parse.UnmatchedTokens], ct: ct);
     await app.RunAsync();
     return 0;
 });

@@ -19,7 +19,10 @@ namespace HealthGrpc.Server;
 /// </summary>
 public static class ServerHost
 {
-    public static async Task<WebApplication> BuildAsync(string[] args, CancellationToken ct = default)
+    /// <param name="args">Command-line configuration (<c>--Key value</c>).</param>
+    /// <param name="configure">Runs after the server's own registrations (tests add logging providers here).</param>
+    /// <param name="ct">Cancels opening the store.</param>
+    public static async Task<WebApplication> BuildAsync(string[] args, Action<WebApplicationBuilder>? configure = null, CancellationToken ct = default)
     {
         // appsettings.json ships next to the binary: found whatever directory the server is started from.
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
@@ -60,6 +63,7 @@ public static class ServerHost
         // Give in-flight commits time to finish and be acked before the store is disposed.
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(15));
 
+        configure?.Invoke(builder);
         var app = builder.Build();
         app.UseAuthentication();
         app.UseAuthorization();

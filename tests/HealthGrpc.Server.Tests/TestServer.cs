@@ -37,11 +37,14 @@ internal sealed class TestServer : IAsyncDisposable
     public IHealthStore Store => Services.GetRequiredService<IHealthStore>();
 
     /// <summary>Starts a server; pass the same <paramref name="databasePath"/> to restart on existing data.</summary>
-    public static async Task<TestServer> StartAsync(string? databasePath = null, params string[] extraArgs)
+    public static Task<TestServer> StartAsync(string? databasePath = null, params string[] extraArgs) => StartAsync(databasePath, null, extraArgs);
+
+    /// <summary>Starts a server whose builder <paramref name="configure"/> adjusts (e.g. a log capture).</summary>
+    public static async Task<TestServer> StartAsync(string? databasePath, Action<WebApplicationBuilder>? configure, params string[] extraArgs)
     {
         databasePath ??= Path.Combine(Directory.CreateTempSubdirectory("healthgrpc-server-").FullName, "server.db");
         string[] args = ["--urls", "http://127.0.0.1:0", "--Storage:Path", databasePath, "--Logging:LogLevel:Default", "Warning", .. extraArgs];
-        var app = await ServerHost.BuildAsync(args).Bounded();
+        var app = await ServerHost.BuildAsync(args, configure).Bounded();
         await app.StartAsync().Bounded();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
         return new TestServer(app, databasePath, new Uri(address));

@@ -5,7 +5,7 @@ namespace HealthGrpc.Server.Services;
 
 /// <summary>
 /// Every handler's exceptions pass through here once: domain outcomes become their status (<see cref="StatusMapper"/>),
-/// a caller that went away is logged at debug (it is not a server fault), a storage failure is logged once with its
+/// a caller that went away (its call token cancelled, whatever the exception) is logged at debug (it is not a server fault), a storage failure is logged once with its
 /// cause, and anything unexpected is logged with its stack and answered INTERNAL; no call ends UNKNOWN.
 /// </summary>
 internal sealed class ErrorMappingInterceptor(ILogger<ErrorMappingInterceptor> logger) : Interceptor
@@ -75,9 +75,10 @@ internal sealed class ErrorMappingInterceptor(ILogger<ErrorMappingInterceptor> l
             return mapped;
         }
 
-        if (error is OperationCanceledException && context.CancellationToken.IsCancellationRequested)
+        if (context.CancellationToken.IsCancellationRequested)
         {
-            // The client cancelled, its deadline passed or it disconnected: nobody reads this status.
+            // The client cancelled, its deadline passed or it reset the stream: whatever failed then (a cancelled read,
+            // "the client reset the request stream", a write to a closed stream) is routine, and nobody reads this status.
             logger.LogDebug("{Method}: the caller went away ({Reason})", context.Method, error.Message);
             return new RpcException(new Status(context.Deadline <= DateTime.UtcNow ? StatusCode.DeadlineExceeded : StatusCode.Cancelled, "the call was cancelled"));
         }
