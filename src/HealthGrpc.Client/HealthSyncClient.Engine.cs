@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
 using HealthGrpc.Contracts.V1;
-using HealthGrpc.Rpc;
+using Grpc.Core;
 
 namespace HealthGrpc.Client;
 
@@ -28,7 +28,7 @@ public sealed partial class HealthSyncClient
                 _state = SyncState.Syncing;
                 await _reconnectPipeline.ExecuteAsync(async _ => await RunSessionGuardedAsync(stop), kick.Token);
             }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            catch (Exception e) when (stop.IsCancellationRequested && e is OperationCanceledException or RpcException { StatusCode: StatusCode.Cancelled })
             {
                 break;
             }
@@ -141,7 +141,7 @@ public sealed partial class HealthSyncClient
                         break;
                     case StatusCode.InvalidArgument or StatusCode.ResourceExhausted when session.Welcomed && session.InFlight.TryPeek(out var head):
                         // The server refused the oldest unacknowledged batch itself (too large, malformed): it is poison.
-                        await PoisonAsync(head, null, $"{rpc.StatusCode}: {rpc.Detail}");
+                        await PoisonAsync(head, null, $"{rpc.StatusCode}: {rpc.Status.Detail}");
                         session.Acked++;
                         break;
                 }
@@ -171,7 +171,7 @@ public sealed partial class HealthSyncClient
         var device = await EnsureRestoredAsync(stop);
         session.Token = await GetTokenAsync(false, stop);
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(stop);
-        var call = _channel.DuplexStreaming(_syncMethod, new CallOptions(AuthHeaders(session.Token), null, cts.Token));
+        var call = _connection.Client.Sync(new CallOptions(AuthHeaders(session.Token), null, cts.Token));
         IAsyncEnumerator<SyncResponse>? responses = null;
         Task? sender = null, receiver = null, watchdog = null;
         try
@@ -179,7 +179,7 @@ public sealed partial class HealthSyncClient
             await call.RequestStream.WriteAsync(
                 new SyncRequest { Hello = new Hello { Device = new DeviceIdentity { DeviceId = device.DeviceId, Epoch = device.Epoch }, SdkVersion = _options.SdkVersion } },
                 cts.Token);
-            responses = call.ResponseStream.GetAsyncEnumerator(cts.Token);
+            responses = call.ResponseStream.ReadAllAsync(cts.Token).GetAsyncEnumerator(cts.Token);
             bool gotWelcome;
             try
             {
@@ -199,6 +199,8 @@ public sealed partial class HealthSyncClient
             session.Welcomed = true;
             var serverCap = welcome.Limits?.MaxBatchesInFlight is > 0 ? (int)welcome.Limits.MaxBatchesInFlight : int.MaxValue;
             session.Cap = Math.Max(1, Math.Min(Math.Min(_options.MaxBatchesInFlight, serverCap), _inFlightCap));
+            session.MaxSamples = welcome.Limits?.MaxSamplesPerBatch is > 0 and <= int.MaxValue ? (int)welcome.Limits.MaxSamplesPerBatch : int.MaxValue;
+            session.MaxBytes = welcome.Limits?.MaxMessageBytes is > 0 and <= int.MaxValue ? (int)welcome.Limits.MaxMessageBytes : int.MaxValue;
             var renumbered = await _store.RenumberAsync(welcome.HighWaterMark, stop);
             if (renumbered > 0)
             {
@@ -278,7 +280,7 @@ public sealed partial class HealthSyncClient
         while (true)
         {
             await slots.WaitAsync(ct);
-            var next = resend.Count > 0 ? resend.Dequeue() : await _store.AssignNextAsync(ct);
+            var next = resend.Count > 0 ? resend.Dequeue() : await DispatchNextAsync(resend, session, ct);
             if (next is null)
             {
                 slots.Release();
@@ -314,6 +316,46 @@ public sealed partial class HealthSyncClient
             session.InFlight.Enqueue(next);
             await requests.WriteAsync(new SyncRequest { Batch = batch }, ct);
             Emit(new SyncEvent { Kind = SyncEventKind.Sent, BatchId = next.Id, BatchSeq = next.Seq, Tier = next.Tier, SampleCount = next.SampleCount });
+        }
+    }
+
+    /// <summary>
+    /// The next batch to send: assigns the next pending batch its batch_seq, split to the Welcome's limits (the further
+    /// parts join <paramref name="assigned"/>, in batch_seq order). Reports what was quarantined as too large. Null when
+    /// nothing is pending.
+    /// </summary>
+    private async Task<OutgoingBatch?> DispatchNextAsync(Queue<OutgoingBatch> assigned, SessionState session, CancellationToken ct)
+    {
+        while (true)
+        {
+            var dispatch = await _store.AssignNextAsync(session.MaxSamples, session.MaxBytes, ct);
+            if (dispatch is null)
+            {
+                return null;
+            }
+
+            foreach (var q in dispatch.Quarantined)
+            {
+                Emit(new SyncEvent { Kind = SyncEventKind.Failed, BatchId = q.Id, Tier = q.Tier, SampleCount = q.Items, Message = q.Reason });
+                if (_waiters.TryGetValue(q.Id, out var waiter))
+                {
+                    waiter.TrySetResult(null);
+                }
+
+                PulseProgress();
+            }
+
+            if (dispatch.Batches.Count == 0)
+            {
+                continue;
+            }
+
+            for (var i = 1; i < dispatch.Batches.Count; i++)
+            {
+                assigned.Enqueue(dispatch.Batches[i]);
+            }
+
+            return dispatch.Batches[0];
         }
     }
 
@@ -439,6 +481,12 @@ public sealed partial class HealthSyncClient
         public bool Welcomed { get; set; }
 
         public int Cap { get; set; } = 1;
+
+        /// <summary>The Welcome's max_samples_per_batch (int.MaxValue when unset).</summary>
+        public int MaxSamples { get; set; } = int.MaxValue;
+
+        /// <summary>The Welcome's max_message_bytes (int.MaxValue when unset).</summary>
+        public int MaxBytes { get; set; } = int.MaxValue;
 
         public int Acked { get; set; }
 

@@ -1,7 +1,8 @@
 using System.Collections.Concurrent;
 using Google.Protobuf;
 using HealthGrpc.Contracts.V1;
-using HealthGrpc.Rpc;
+using Grpc.Core;
+using Grpc.Net.Client;
 using Polly;
 using Polly.Retry;
 using Polly.Timeout;
@@ -17,14 +18,10 @@ namespace HealthGrpc.Client;
 /// </summary>
 public sealed partial class HealthSyncClient : IAsyncDisposable
 {
-    private const string ErrorTrailer = "healthgrpc-error-bin";
-
     private readonly HealthSyncOptions _options;
     private readonly SyncStore _store;
-    private volatile RpcChannel _channel;
+    private volatile Connection _connection;
     private readonly ICredentialsProvider _credentials;
-    private readonly RpcMethod<SyncRequest, SyncResponse> _syncMethod;
-    private readonly RpcMethod<GetCheckpointRequest, GetCheckpointResponse> _checkpointMethod;
     private readonly ConcurrentDictionary<long, TaskCompletionSource<Ack?>> _waiters = new();
     private readonly AsyncSignal _work = new();
     private readonly AsyncSignal _credentialsChanged = new();
@@ -44,16 +41,13 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
     private int _processingAcks;
     private IReadOnlyCollection<long> _lastFailedIds = [];
 
-    private HealthSyncClient(HealthSyncOptions options, SyncStore store, RpcChannel channel, string deviceId)
+    private HealthSyncClient(HealthSyncOptions options, SyncStore store, string deviceId)
     {
         _options = options;
         _store = store;
-        _channel = channel;
+        _connection = Connection.Create(options);
         DeviceId = deviceId;
         _credentials = options.CredentialsProvider ?? new StaticCredentialsProvider(options.AccessToken);
-        var service = SyncReflection.Descriptor.Services.First(s => s.FullName == "healthgrpc.v1.SyncService");
-        _syncMethod = RpcMethod<SyncRequest, SyncResponse>.From(service.FindMethodByName("Sync"));
-        _checkpointMethod = RpcMethod<GetCheckpointRequest, GetCheckpointResponse>.From(service.FindMethodByName("GetCheckpoint"));
 
         _reconnectPipeline = new ResiliencePipelineBuilder { TimeProvider = options.TimeProvider }
             .AddRetry(new RetryStrategyOptions
@@ -121,6 +115,7 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
             throw new ArgumentException("DeviceId must be 1..128 characters.", nameof(options));
         }
 
+        CheckTransportSecurity(options);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxSamplesPerBatch, 1, nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxBatchesInFlight, 1, nameof(options));
         var store = await SyncStore.OpenAsync(options.DatabasePath, options.TimeProvider, cancellationToken);
@@ -128,8 +123,7 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
         {
             var device = await store.GetDeviceAsync(cancellationToken)
                 ?? await store.InitializeDeviceAsync(options.DeviceId ?? Guid.NewGuid().ToString(), cancellationToken);
-            var channel = RpcChannel.Create(options.ServerAddress, options.ChannelOptions);
-            return new HealthSyncClient(options, store, channel, device.DeviceId);
+            return new HealthSyncClient(options, store, device.DeviceId);
         }
         catch
         {
@@ -480,7 +474,7 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopAsync();
-        _channel.Dispose();
+        _connection.Dispose();
         await _store.DisposeAsync();
         _runCts?.Dispose();
         _restoreLock.Dispose();
@@ -588,8 +582,8 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
     /// <summary>Replaces the channel, so that the next call opens a new connection (a half-dead one may still look open).</summary>
     private void ResetChannel()
     {
-        var old = _channel;
-        _channel = RpcChannel.Create(_options.ServerAddress, _options.ChannelOptions);
+        var old = _connection;
+        _connection = Connection.Create(_options);
         old.Dispose();
     }
 
@@ -617,21 +611,37 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
 
     private static Metadata AuthHeaders(string token) => new() { { "authorization", "Bearer " + token } };
 
+    /// <summary>
+    /// The server's <see cref="ErrorDetail"/>, from the standard <c>grpc-status-details-bin</c> trailer: a
+    /// <c>google.rpc.Status</c> whose <c>details</c> hold it packed as <c>google.protobuf.Any</c>. Null when absent or unreadable.
+    /// </summary>
     internal static ErrorDetail? ReadErrorDetail(RpcException error)
     {
-        var bytes = error.Trailers.GetBytes(ErrorTrailer);
-        if (bytes is null)
-        {
-            return null;
-        }
-
         try
         {
-            return ErrorDetail.Parser.ParseFrom(bytes);
+            return error.GetRpcStatus()?.GetDetail<ErrorDetail>();
         }
         catch (InvalidProtocolBufferException)
         {
             return null;
+        }
+    }
+
+    /// <summary>Refuses an <c>http://</c> address to a non-loopback host unless <see cref="HealthSyncOptions.AllowInsecureChannel"/>.</summary>
+    private static void CheckTransportSecurity(HealthSyncOptions options)
+    {
+        var address = options.ServerAddress;
+        if (!address.IsAbsoluteUri || (address.Scheme != Uri.UriSchemeHttps && address.Scheme != Uri.UriSchemeHttp))
+        {
+            throw new ArgumentException($"ServerAddress must be an absolute https:// (or http://) address, not '{address}'.", nameof(options));
+        }
+
+        if (address.Scheme == Uri.UriSchemeHttp && !address.IsLoopback && !options.AllowInsecureChannel)
+        {
+            throw new ArgumentException(
+                $"ServerAddress '{address}' is http:// (no TLS) to a non-loopback host: the bearer token would travel in clear. " +
+                $"Use https://, or set {nameof(HealthSyncOptions)}.{nameof(HealthSyncOptions.AllowInsecureChannel)} = true to allow it explicitly.",
+                nameof(options));
         }
     }
 
@@ -658,8 +668,7 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
             var anchors = new List<SourceAnchor>();
             try
             {
-                var checkpoint = await _channel.UnaryAsync(
-                    _checkpointMethod,
+                var checkpoint = await _connection.Client.GetCheckpointAsync(
                     new GetCheckpointRequest { DeviceId = device.DeviceId },
                     new CallOptions(AuthHeaders(token), DateTime.UtcNow + _options.AckTimeout, ct));
                 epoch = checkpoint.Device.Epoch + 1;
@@ -687,6 +696,37 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
         {
             _restoreLock.Release();
         }
+    }
+
+    /// <summary>A channel and the generated client on it; replaced as a whole by <see cref="ResetChannel"/>.</summary>
+    private sealed class Connection(GrpcChannel channel) : IDisposable
+    {
+        public SyncService.SyncServiceClient Client { get; } = new(channel);
+
+        public static Connection Create(HealthSyncOptions options)
+        {
+            var channelOptions = new GrpcChannelOptions();
+            options.ConfigureChannel?.Invoke(channelOptions);
+            // The engine tells a stop (OperationCanceledException) from a failed call (RpcException).
+            channelOptions.ThrowOperationCanceledOnCancellation = true;
+            if (channelOptions.HttpHandler is null && channelOptions.HttpClient is null)
+            {
+                channelOptions.HttpHandler = new SocketsHttpHandler
+                {
+                    KeepAlivePingDelay = TimeSpan.FromSeconds(60),
+                    KeepAlivePingTimeout = TimeSpan.FromSeconds(20),
+                    KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
+                    PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5),
+                    ConnectTimeout = TimeSpan.FromSeconds(30),
+                    EnableMultipleHttp2Connections = true,
+                };
+                channelOptions.DisposeHttpClient = true;
+            }
+
+            return new Connection(GrpcChannel.ForAddress(options.ServerAddress, channelOptions));
+        }
+
+        public void Dispose() => channel.Dispose();
     }
 
     private sealed class TransientSyncException(string message, Exception? inner) : Exception(message, inner);

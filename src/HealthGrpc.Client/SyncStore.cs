@@ -54,7 +54,13 @@ internal sealed record DeviceRow(string DeviceId, ulong Epoch, bool Restored, ul
 
 internal sealed record OutgoingBatch(long Id, ulong Seq, SyncTier Tier, byte[] Payload, int SampleCount, bool Atomic);
 
-internal sealed record QueueCounts(long PendingBatches, long PendingSamples, long InFlightBatches, long FailedBatches, long FailedSamples, long QueuedBytes, DateTimeOffset? OldestPending);
+/// <summary>What one dispatch produced: the batches to send now (in batch_seq order) and the items quarantined as too large.</summary>
+internal sealed record DispatchResult(IReadOnlyList<OutgoingBatch> Batches, IReadOnlyList<QuarantinedBatch> Quarantined);
+
+/// <summary>A queued batch (or a part of one) failed locally before sending: it cannot fit the server's limits.</summary>
+internal sealed record QuarantinedBatch(long Id, SyncTier Tier, int Items, string Reason);
+
+internal sealed record QueueCounts(long PendingBatches, long PendingSamples, long FailedBatches, long FailedSamples, long QueuedBytes, DateTimeOffset? OldestPending);
 
 /// <summary>
 /// The SDK's local SQLite database (WAL, synchronous=FULL): device identity, the durable batch queue and the anchors.
@@ -216,19 +222,6 @@ internal sealed class SyncStore : IAsyncDisposable
         }
     }
 
-    public async Task SetMetaAsync(string key, string value, CancellationToken ct)
-    {
-        await _lock.WaitAsync(ct);
-        try
-        {
-            await SetMetaAsync(null, key, value, ct);
-        }
-        finally
-        {
-            _lock.Release();
-        }
-    }
-
     // ---- queue ----
 
     /// <summary>
@@ -334,39 +327,109 @@ internal sealed class SyncStore : IAsyncDisposable
         }
     }
 
-    /// <summary>Assigns the next batch_seq to the next pending batch (tier, then enqueue order), durably; null when none is pending.</summary>
-    public async Task<OutgoingBatch?> AssignNextAsync(CancellationToken ct)
+    /// <summary>
+    /// Dispatches the next pending batch (tier, then enqueue order) under the server's limits, in one transaction: assigns
+    /// its batch_seq durably, after splitting it into parts of at most <paramref name="maxSamples"/> samples and
+    /// <paramref name="maxBytes"/> bytes of encoded request when it is larger (the parts get consecutive batch_seqs; the
+    /// anchors travel with the last part, which keeps the batch's id and so its place in the anchor order). An item too
+    /// large to travel even alone is quarantined as a failed batch of its own with the reason (for an atomic batch: the
+    /// whole batch). Null when none is pending.
+    /// </summary>
+    public async Task<DispatchResult?> AssignNextAsync(int maxSamples, int maxBytes, CancellationToken ct)
     {
         await _lock.WaitAsync(ct);
         try
         {
             using var tx = _db.BeginTransaction();
-            long id;
-            using (var pick = Command(tx, "SELECT id FROM batches WHERE status=0 ORDER BY tier, id LIMIT 1"))
+            long id, tier, items, bytes;
+            byte[] payload;
+            using (var pick = Command(tx, "SELECT id, tier, sample_count, bytes, payload FROM batches WHERE status=0 ORDER BY tier, id LIMIT 1"))
+            using (var r = await pick.ExecuteReaderAsync(ct))
             {
-                var o = await pick.ExecuteScalarAsync(ct);
-                if (o is null)
+                if (!await r.ReadAsync(ct))
                 {
                     return null;
                 }
 
-                id = (long)o;
+                (id, tier, items, bytes, payload) = (r.GetInt64(0), r.GetInt64(1), r.GetInt64(2), r.GetInt64(3), (byte[])r.GetValue(4));
             }
 
             var meta = await ReadMetaAsync(ct, tx);
-            var seq = ulong.Parse(meta["last_seq"]) + 1;
-            await SetMetaAsync(tx, "last_seq", seq.ToString(), ct);
+            var seq = ulong.Parse(meta["last_seq"], CultureInfo.InvariantCulture);
+            var quarantined = new List<QuarantinedBatch>();
+            if (!BatchSplitter.SurelyFits((int)bytes, (int)items, maxSamples, maxBytes))
+            {
+                var split = BatchSplitter.Split(Batch.Parser.ParseFrom(payload), maxSamples, maxBytes);
+                var batch = Batch.Parser.ParseFrom(payload);
+                if (split.Oversized.Count > 0 && (batch.Atomic || split.Chunks.Count == 0))
+                {
+                    // An atomic batch is all or nothing: one unsendable item fails all of it (its anchors are not committed).
+                    var reason = split.Oversized[0].Reason + (split.Oversized.Count > 1 ? $" (and {split.Oversized.Count - 1} more such items)" : "");
+                    await ExecAsync(_db, tx, "UPDATE batches SET status=2, seq=NULL, last_error=$e WHERE id=$id", ct, ("$e", reason), ("$id", id));
+                    tx.Commit();
+                    return new DispatchResult([], [new QuarantinedBatch(id, (SyncTier)tier, (int)items, reason)]);
+                }
+
+                foreach (var (item, reason) in split.Oversized)
+                {
+                    var newId = await InsertDerivedAsync(tx, id, QueuedBatchStatus.Failed, null, item, reason, ct);
+                    quarantined.Add(new QuarantinedBatch(newId, (SyncTier)tier, BatchSplitter.CountItems(item), reason));
+                }
+
+                if (split.Chunks.Count > 1 || split.Oversized.Count > 0)
+                {
+                    var dispatched = new List<OutgoingBatch>(split.Chunks.Count);
+                    for (var i = 0; i < split.Chunks.Count - 1; i++)
+                    {
+                        seq++;
+                        var newId = await InsertDerivedAsync(tx, id, QueuedBatchStatus.InFlight, seq, split.Chunks[i], null, ct);
+                        dispatched.Add(new OutgoingBatch(newId, seq, (SyncTier)tier, split.Chunks[i].ToByteArray(), BatchSplitter.CountItems(split.Chunks[i]), batch.Atomic));
+                    }
+
+                    var last = split.Chunks[^1];
+                    var lastBytes = last.ToByteArray();
+                    seq++;
+                    await ExecAsync(_db, tx, "UPDATE batches SET status=1, seq=$seq, payload=$p, bytes=$b, sample_count=$c WHERE id=$id", ct,
+                        ("$seq", (long)seq), ("$p", lastBytes), ("$b", (long)lastBytes.Length), ("$c", (long)BatchSplitter.CountItems(last)), ("$id", id));
+                    dispatched.Add(new OutgoingBatch(id, seq, (SyncTier)tier, lastBytes, BatchSplitter.CountItems(last), batch.Atomic));
+                    await SetMetaAsync(tx, "last_seq", seq.ToString(CultureInfo.InvariantCulture), ct);
+                    tx.Commit();
+                    return new DispatchResult(dispatched, quarantined);
+                }
+            }
+
+            seq++;
+            await SetMetaAsync(tx, "last_seq", seq.ToString(CultureInfo.InvariantCulture), ct);
             await ExecAsync(_db, tx, "UPDATE batches SET status=1, seq=$seq WHERE id=$id", ct, ("$seq", (long)seq), ("$id", id));
             using var read = Command(tx, "SELECT id, seq, tier, payload, sample_count, atomic FROM batches WHERE id=$id");
             read.Parameters.AddWithValue("$id", id);
             var result = (await ReadOutgoingAsync(read, ct))[0];
             tx.Commit();
-            return result;
+            return new DispatchResult([result], quarantined);
         }
         finally
         {
             _lock.Release();
         }
+    }
+
+    /// <summary>Inserts a part of batch <paramref name="originalId"/> (same tier, atomicity and age; no anchors).</summary>
+    private async Task<long> InsertDerivedAsync(SqliteTransaction tx, long originalId, QueuedBatchStatus status, ulong? seq, Batch part, string? error, CancellationToken ct)
+    {
+        var bytes = part.ToByteArray();
+        using var cmd = Command(tx, """
+            INSERT INTO batches(tier, status, seq, atomic, attempts, next_attempt_ms, created_ms, sample_count, bytes, anchors, payload, last_error)
+            SELECT tier, $status, $seq, atomic, 0, next_attempt_ms, created_ms, $count, $bytes, NULL, $payload, $error FROM batches WHERE id=$orig
+            RETURNING id
+            """);
+        cmd.Parameters.AddWithValue("$status", (long)status);
+        cmd.Parameters.AddWithValue("$seq", seq is { } s ? (long)s : DBNull.Value);
+        cmd.Parameters.AddWithValue("$count", (long)BatchSplitter.CountItems(part));
+        cmd.Parameters.AddWithValue("$bytes", (long)bytes.Length);
+        cmd.Parameters.AddWithValue("$payload", bytes);
+        cmd.Parameters.AddWithValue("$error", (object?)error ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("$orig", originalId);
+        return (long)(await cmd.ExecuteScalarAsync(ct))!;
     }
 
     /// <summary>
@@ -575,7 +638,6 @@ internal sealed class SyncStore : IAsyncDisposable
                 SELECT
                   COALESCE(SUM(CASE WHEN status IN (0,1) THEN 1 ELSE 0 END),0),
                   COALESCE(SUM(CASE WHEN status IN (0,1) THEN sample_count ELSE 0 END),0),
-                  COALESCE(SUM(CASE WHEN status=1 THEN 1 ELSE 0 END),0),
                   COALESCE(SUM(CASE WHEN status=2 THEN 1 ELSE 0 END),0),
                   COALESCE(SUM(CASE WHEN status=2 THEN sample_count ELSE 0 END),0),
                   COALESCE(SUM(bytes),0),
@@ -584,8 +646,8 @@ internal sealed class SyncStore : IAsyncDisposable
                 """);
             using var r = await cmd.ExecuteReaderAsync(ct);
             await r.ReadAsync(ct);
-            return new QueueCounts(r.GetInt64(0), r.GetInt64(1), r.GetInt64(2), r.GetInt64(3), r.GetInt64(4), r.GetInt64(5),
-                r.IsDBNull(6) ? null : DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(6)));
+            return new QueueCounts(r.GetInt64(0), r.GetInt64(1), r.GetInt64(2), r.GetInt64(3), r.GetInt64(4),
+                r.IsDBNull(5) ? null : DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(5)));
         }
         finally
         {

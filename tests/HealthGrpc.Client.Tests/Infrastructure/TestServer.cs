@@ -34,10 +34,11 @@ internal sealed class TestServer : IAsyncDisposable
 
     public string Token { get; private set; } = "";
 
-    public static async Task<TestServer> StartAsync(string? dir = null)
+    /// <summary>Starts the server; <paramref name="args"/> are further command-line settings (e.g. <c>--Ingest:MaxMessageBytes 4096</c>).</summary>
+    public static async Task<TestServer> StartAsync(string? dir = null, params string[] args)
     {
         dir ??= TempDir.Create();
-        var app = await ServerHost.BuildAsync(["--urls", "http://127.0.0.1:0", "--Storage:Path", Path.Combine(dir, "server.db"), "--Logging:LogLevel:Default", "Warning"])
+        var app = await ServerHost.BuildAsync(["--urls", "http://127.0.0.1:0", "--Storage:Path", Path.Combine(dir, "server.db"), "--Logging:LogLevel:Default", "Warning", .. args])
             .WaitAsync(StartTimeout);
         await app.StartAsync().WaitAsync(StartTimeout);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
