@@ -64,7 +64,7 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
                     var error = args.Outcome.Exception?.InnerException ?? args.Outcome.Exception;
                     _lastError = error?.Message;
                     var next = _options.TimeProvider.GetUtcNow() + args.RetryDelay;
-                    await _store.RecordAttemptFailureAsync(Interlocked.Exchange(ref _lastFailedIds, []), error?.Message ?? "failed", next, CancellationToken.None);
+                    await _store.RecordAttemptFailureAsync(Interlocked.Exchange(ref _lastFailedIds, []), error?.Message ?? "failed", next, CancellationToken.None).ConfigureAwait(false);
                     Emit(new SyncEvent { Kind = SyncEventKind.RetryScheduled, RetryDelay = args.RetryDelay, Attempt = args.AttemptNumber + 1, Error = error, Message = error?.Message });
                 },
             })
@@ -118,16 +118,16 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
         CheckTransportSecurity(options);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxSamplesPerBatch, 1, nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxBatchesInFlight, 1, nameof(options));
-        var store = await SyncStore.OpenAsync(options.DatabasePath, options.TimeProvider, cancellationToken);
+        var store = await SyncStore.OpenAsync(options.DatabasePath, options.TimeProvider, cancellationToken).ConfigureAwait(false);
         try
         {
-            var device = await store.GetDeviceAsync(cancellationToken)
-                ?? await store.InitializeDeviceAsync(options.DeviceId ?? Guid.NewGuid().ToString(), cancellationToken);
+            var device = await store.GetDeviceAsync(cancellationToken).ConfigureAwait(false)
+                ?? await store.InitializeDeviceAsync(options.DeviceId ?? Guid.NewGuid().ToString(), cancellationToken).ConfigureAwait(false);
             return new HealthSyncClient(options, store, device.DeviceId);
         }
         catch
         {
-            await store.DisposeAsync();
+            await store.DisposeAsync().ConfigureAwait(false);
             throw;
         }
     }
@@ -164,7 +164,7 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
         {
             try
             {
-                await loop;
+                await loop.ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -257,7 +257,7 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
                 _waiters[id] = tcs;
                 waiters.Add((id, tcs));
             }
-        }, cancellationToken);
+        }, cancellationToken).ConfigureAwait(false);
         Start();
         var attempts = 0;
         try
@@ -266,7 +266,7 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
             var initial = _options.ImmediateRetryDelays.Count > 0 ? _options.ImmediateRetryDelays[0] : TimeSpan.Zero;
             if (initial > TimeSpan.Zero)
             {
-                await Task.Delay(initial, _options.TimeProvider, cancellationToken);
+                await Task.Delay(initial, _options.TimeProvider, cancellationToken).ConfigureAwait(false);
             }
 
             await _immediatePipeline.ExecuteAsync(
@@ -274,9 +274,9 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
                 {
                     attempts++;
                     Kick();
-                    await all.WaitAsync(token);
+                    await all.WaitAsync(token).ConfigureAwait(false);
                 },
-                cancellationToken);
+                cancellationToken).ConfigureAwait(false);
         }
         catch (TimeoutRejectedException)
         {
@@ -317,8 +317,8 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
     /// </summary>
     public async Task<int> CollectAsync(CancellationToken cancellationToken = default)
     {
-        await EnsureRestoredAsync(cancellationToken);
-        await _collectLock.WaitAsync(cancellationToken);
+        await EnsureRestoredAsync(cancellationToken).ConfigureAwait(false);
+        await _collectLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var total = 0;
@@ -331,12 +331,12 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
                     {
                         foreach (var type in group)
                         {
-                            total += await CollectRoundsAsync(source, [type], SyncTier.Immediate, atomic: false, cancellationToken);
+                            total += await CollectRoundsAsync(source, [type], SyncTier.Immediate, atomic: false, cancellationToken).ConfigureAwait(false);
                         }
                     }
                     else
                     {
-                        total += await CollectRoundsAsync(source, [.. group], group.Key, atomic: group.Key == SyncTier.Batch, cancellationToken);
+                        total += await CollectRoundsAsync(source, [.. group], group.Key, atomic: group.Key == SyncTier.Batch, cancellationToken).ConfigureAwait(false);
                     }
                 }
             }
@@ -363,10 +363,10 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
         {
             foreach (var type in source.Types)
             {
-                var sets = await source.ReadRangeAsync(type, from, to, cancellationToken);
+                var sets = await source.ReadRangeAsync(type, from, to, cancellationToken).ConfigureAwait(false);
                 if (sets.Count > 0)
                 {
-                    total += (await EnqueueCoreAsync(sets, null, null, SyncTier.CatchUp, false, null, cancellationToken)).SampleCount;
+                    total += (await EnqueueCoreAsync(sets, null, null, SyncTier.CatchUp, false, null, cancellationToken).ConfigureAwait(false)).SampleCount;
                 }
             }
         }
@@ -382,14 +382,14 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
     public async Task<SyncStatus> DrainAsync(bool includeCatchUp = true, CancellationToken cancellationToken = default)
     {
         Start();
-        await CollectAsync(cancellationToken);
+        await CollectAsync(cancellationToken).ConfigureAwait(false);
         if (includeCatchUp)
         {
-            await EnqueueCatchUpAsync(cancellationToken);
+            await EnqueueCatchUpAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        await WaitUntilDrainedAsync(cancellationToken);
-        return await GetStatusAsync(cancellationToken);
+        await WaitUntilDrainedAsync(cancellationToken).ConfigureAwait(false);
+        return await GetStatusAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Waits until no batch is pending or in flight (failed batches are not waited for). Starts the engine if needed.</summary>
@@ -401,7 +401,7 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
         while (true)
         {
             var progress = Volatile.Read(ref _progress).Task;
-            var counts = await _store.GetCountsAsync(cancellationToken);
+            var counts = await _store.GetCountsAsync(cancellationToken).ConfigureAwait(false);
             if (counts.PendingBatches == 0 && Volatile.Read(ref _processingAcks) == 0)
             {
                 return;
@@ -414,7 +414,7 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
 
             try
             {
-                await progress.WaitAsync(TimeSpan.FromMilliseconds(500), cancellationToken);
+                await progress.WaitAsync(TimeSpan.FromMilliseconds(500), cancellationToken).ConfigureAwait(false);
             }
             catch (TimeoutException)
             {
@@ -425,10 +425,10 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
     /// <summary>A snapshot of the queue, the anchors and the engine for a UI.</summary>
     public async Task<SyncStatus> GetStatusAsync(CancellationToken cancellationToken = default)
     {
-        var counts = await _store.GetCountsAsync(cancellationToken);
-        var device = await _store.GetDeviceAsync(cancellationToken);
-        var anchors = await _store.GetCommittedAnchorsAsync(cancellationToken);
-        var lastSync = await _store.GetMetaAsync("last_sync_ms", cancellationToken);
+        var counts = await _store.GetCountsAsync(cancellationToken).ConfigureAwait(false);
+        var device = await _store.GetDeviceAsync(cancellationToken).ConfigureAwait(false);
+        var anchors = await _store.GetCommittedAnchorsAsync(cancellationToken).ConfigureAwait(false);
+        var lastSync = await _store.GetMetaAsync("last_sync_ms", cancellationToken).ConfigureAwait(false);
         var now = _options.TimeProvider.GetUtcNow();
         return new SyncStatus
         {
@@ -462,7 +462,7 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
     /// <summary>Moves every failed (poison) batch back to pending so that it is sent again. Returns how many.</summary>
     public async Task<int> RetryFailedAsync(CancellationToken cancellationToken = default)
     {
-        var n = await _store.RetryFailedAsync(cancellationToken);
+        var n = await _store.RetryFailedAsync(cancellationToken).ConfigureAwait(false);
         Kick();
         return n;
     }
@@ -473,9 +473,9 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
     /// <summary>Stops the engine and closes the store and the channel.</summary>
     public async ValueTask DisposeAsync()
     {
-        await StopAsync();
+        await StopAsync().ConfigureAwait(false);
         _connection.Dispose();
-        await _store.DisposeAsync();
+        await _store.DisposeAsync().ConfigureAwait(false);
         _runCts?.Dispose();
         _restoreLock.Dispose();
         _collectLock.Dispose();
@@ -493,7 +493,7 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
             return new EnqueueResult([], 0);
         }
 
-        var ids = await _store.EnqueueAsync(batches, _options.MaxQueuedSamples, _options.MaxQueuedBytes, onCommitted, ct);
+        var ids = await _store.EnqueueAsync(batches, _options.MaxQueuedSamples, _options.MaxQueuedBytes, onCommitted, ct).ConfigureAwait(false);
         var items = 0;
         for (var i = 0; i < batches.Count; i++)
         {
@@ -523,8 +523,8 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
                     continue;
                 }
 
-                var anchor = await _store.GetReadAnchorAsync(type, "", ct);
-                var changes = await source.GetChangesAsync(type, anchor, budget, ct);
+                var anchor = await _store.GetReadAnchorAsync(type, "", ct).ConfigureAwait(false);
+                var changes = await source.GetChangesAsync(type, anchor, budget, ct).ConfigureAwait(false);
                 var count = changes.SampleCount + changes.Deletions.Count;
                 if (count == 0 && changes.NewAnchor.Equals(anchor))
                 {
@@ -543,7 +543,7 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
                 return total;
             }
 
-            var result = await EnqueueCoreAsync(sets, deletions, anchors, tier, atomic, null, ct);
+            var result = await EnqueueCoreAsync(sets, deletions, anchors, tier, atomic, null, ct).ConfigureAwait(false);
             total += result.SampleCount;
             if (!more)
             {
@@ -607,7 +607,7 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
 #pragma warning restore CA1031
 
     private async Task<string> GetTokenAsync(bool forceRefresh, CancellationToken ct) =>
-        _overrideToken ?? await _credentials.GetTokenAsync(forceRefresh, ct) ?? throw new UnauthenticatedSyncException("no access token", null);
+        _overrideToken ?? await _credentials.GetTokenAsync(forceRefresh, ct).ConfigureAwait(false) ?? throw new UnauthenticatedSyncException("no access token", null);
 
     private static Metadata AuthHeaders(string token) => new() { { "authorization", "Bearer " + token } };
 
@@ -648,22 +648,22 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
     /// <summary>A new local store decides its epoch and restores the committed anchors from the server, exactly once.</summary>
     private async Task<DeviceRow> EnsureRestoredAsync(CancellationToken ct)
     {
-        var device = (await _store.GetDeviceAsync(ct))!;
+        var device = (await _store.GetDeviceAsync(ct).ConfigureAwait(false))!;
         if (device.Restored)
         {
             return device;
         }
 
-        await _restoreLock.WaitAsync(ct);
+        await _restoreLock.WaitAsync(ct).ConfigureAwait(false);
         try
         {
-            device = (await _store.GetDeviceAsync(ct))!;
+            device = (await _store.GetDeviceAsync(ct).ConfigureAwait(false))!;
             if (device.Restored)
             {
                 return device;
             }
 
-            var token = await GetTokenAsync(false, ct);
+            var token = await GetTokenAsync(false, ct).ConfigureAwait(false);
             ulong epoch = 1;
             var anchors = new List<SourceAnchor>();
             try
@@ -683,14 +683,14 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
                 throw new UnauthenticatedSyncException(token, e);
             }
 
-            await _store.CompleteRestoreAsync(epoch, anchors, ct);
+            await _store.CompleteRestoreAsync(epoch, anchors, ct).ConfigureAwait(false);
             Emit(new SyncEvent { Kind = SyncEventKind.Restored, Message = $"epoch {epoch}, {anchors.Count} anchors restored" });
             foreach (var a in anchors)
             {
                 Emit(new SyncEvent { Kind = SyncEventKind.AnchorCommitted, Anchor = a, Message = "restored from checkpoint" });
             }
 
-            return (await _store.GetDeviceAsync(ct))!;
+            return (await _store.GetDeviceAsync(ct).ConfigureAwait(false))!;
         }
         finally
         {
