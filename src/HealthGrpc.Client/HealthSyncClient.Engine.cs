@@ -328,21 +328,30 @@ public sealed partial class HealthSyncClient
     {
         while (true)
         {
-            var dispatch = await _store.AssignNextAsync(session.MaxSamples, session.MaxBytes, ct).ConfigureAwait(false);
+            // WaitUntilDrainedAsync waits for this too: a quarantine's Failed event is raised before "drained".
+            Interlocked.Increment(ref _processingAcks);
+            DispatchResult? dispatch;
+            try
+            {
+                dispatch = await _store.AssignNextAsync(session.MaxSamples, session.MaxBytes, ct).ConfigureAwait(false);
+                foreach (var q in dispatch?.Quarantined ?? [])
+                {
+                    Emit(new SyncEvent { Kind = SyncEventKind.Failed, BatchId = q.Id, Tier = q.Tier, SampleCount = q.Items, Message = q.Reason });
+                    if (_waiters.TryGetValue(q.Id, out var waiter))
+                    {
+                        waiter.TrySetResult(null);
+                    }
+                }
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _processingAcks);
+                PulseProgress();
+            }
+
             if (dispatch is null)
             {
                 return null;
-            }
-
-            foreach (var q in dispatch.Quarantined)
-            {
-                Emit(new SyncEvent { Kind = SyncEventKind.Failed, BatchId = q.Id, Tier = q.Tier, SampleCount = q.Items, Message = q.Reason });
-                if (_waiters.TryGetValue(q.Id, out var waiter))
-                {
-                    waiter.TrySetResult(null);
-                }
-
-                PulseProgress();
             }
 
             if (dispatch.Batches.Count == 0)

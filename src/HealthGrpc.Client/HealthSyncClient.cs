@@ -38,7 +38,7 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
     private volatile SyncState _state = SyncState.Stopped;
     private volatile string? _lastError;
     private int _inFlightCap = int.MaxValue;
-    private int _processingAcks;
+    private int _processingAcks; // acks, and dispatches that may quarantine, whose events are not raised yet
     private IReadOnlyCollection<long> _lastFailedIds = [];
 
     private HealthSyncClient(HealthSyncOptions options, SyncStore store, string deviceId)
