@@ -25,7 +25,7 @@ internal sealed class AsyncSignal
 
         try
         {
-            await task.WaitAsync(timeout, ct);
+            await task.WaitAsync(timeout, ct).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {

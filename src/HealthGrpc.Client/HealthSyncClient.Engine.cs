@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
 using HealthGrpc.Contracts.V1;
-using HealthGrpc.Rpc;
+using Grpc.Core;
 
 namespace HealthGrpc.Client;
 
@@ -17,18 +17,18 @@ public sealed partial class HealthSyncClient
             Volatile.Write(ref _kickCts, kick);
             try
             {
-                var counts = await _store.GetCountsAsync(stop);
+                var counts = await _store.GetCountsAsync(stop).ConfigureAwait(false);
                 if (counts.PendingBatches == 0)
                 {
                     _state = SyncState.Idle;
-                    await _work.WaitAsync(Timeout.InfiniteTimeSpan, stop);
+                    await _work.WaitAsync(Timeout.InfiniteTimeSpan, stop).ConfigureAwait(false);
                     continue;
                 }
 
                 _state = SyncState.Syncing;
-                await _reconnectPipeline.ExecuteAsync(async _ => await RunSessionGuardedAsync(stop), kick.Token);
+                await _reconnectPipeline.ExecuteAsync(async _ => await RunSessionGuardedAsync(stop).ConfigureAwait(false), kick.Token).ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            catch (Exception e) when (stop.IsCancellationRequested && e is OperationCanceledException or RpcException { StatusCode: StatusCode.Cancelled })
             {
                 break;
             }
@@ -38,7 +38,7 @@ public sealed partial class HealthSyncClient
             }
             catch (UnauthenticatedSyncException e)
             {
-                await PauseUntilCredentialsAsync(e.Token, stop);
+                await PauseUntilCredentialsAsync(e.Token, stop).ConfigureAwait(false);
             }
             catch (FencedSyncException e)
             {
@@ -55,7 +55,7 @@ public sealed partial class HealthSyncClient
                 Emit(new SyncEvent { Kind = SyncEventKind.RetryScheduled, RetryDelay = _options.RetryMaxDelay, Error = e, Message = e.Message });
                 try
                 {
-                    await _work.WaitAsync(_options.RetryMaxDelay, stop);
+                    await _work.WaitAsync(_options.RetryMaxDelay, stop).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {
@@ -80,7 +80,7 @@ public sealed partial class HealthSyncClient
             bool changed;
             try
             {
-                changed = await _credentialsChanged.WaitAsync(_options.CredentialsRetryInterval, stop);
+                changed = await _credentialsChanged.WaitAsync(_options.CredentialsRetryInterval, stop).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -90,7 +90,7 @@ public sealed partial class HealthSyncClient
             string? token = null;
             try
             {
-                token = _overrideToken ?? await _credentials.GetTokenAsync(forceRefresh: true, stop);
+                token = _overrideToken ?? await _credentials.GetTokenAsync(forceRefresh: true, stop).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -113,7 +113,7 @@ public sealed partial class HealthSyncClient
         var session = new SessionState(_options.TimeProvider);
         try
         {
-            await RunSessionAsync(session, stop);
+            await RunSessionAsync(session, stop).ConfigureAwait(false);
         }
         catch (Exception e) when (!stop.IsCancellationRequested && e is not UnauthenticatedSyncException and not FencedSyncException)
         {
@@ -130,7 +130,7 @@ public sealed partial class HealthSyncClient
                             $"Device {DeviceId} has a newer epoch ({detail.CurrentEpoch}) on the server: this installation is stale and stops syncing.", rpc);
                     case StatusCode.FailedPrecondition when detail?.Reason == ErrorReason.SequenceGap:
                         // Renumber from the server's high-water mark; the next Welcome confirms it.
-                        if (await _store.RenumberAsync(detail.HighWaterMark, CancellationToken.None) > 0)
+                        if (await _store.RenumberAsync(detail.HighWaterMark, CancellationToken.None).ConfigureAwait(false) > 0)
                         {
                             Emit(new SyncEvent { Kind = SyncEventKind.Renumbered, Message = $"sequence gap: renumbered from {detail.HighWaterMark + 1}" });
                         }
@@ -141,7 +141,7 @@ public sealed partial class HealthSyncClient
                         break;
                     case StatusCode.InvalidArgument or StatusCode.ResourceExhausted when session.Welcomed && session.InFlight.TryPeek(out var head):
                         // The server refused the oldest unacknowledged batch itself (too large, malformed): it is poison.
-                        await PoisonAsync(head, null, $"{rpc.StatusCode}: {rpc.Detail}");
+                        await PoisonAsync(head, null, $"{rpc.StatusCode}: {rpc.Status.Detail}").ConfigureAwait(false);
                         session.Acked++;
                         break;
                 }
@@ -158,7 +158,7 @@ public sealed partial class HealthSyncClient
             if (session.Acked > 0)
             {
                 // The stream made progress before failing: reconnect at once (the backoff restarts from its base).
-                await _store.RecordAttemptFailureAsync(inFlight, e.Message, _options.TimeProvider.GetUtcNow(), CancellationToken.None);
+                await _store.RecordAttemptFailureAsync(inFlight, e.Message, _options.TimeProvider.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
                 return;
             }
 
@@ -168,22 +168,22 @@ public sealed partial class HealthSyncClient
 
     private async Task RunSessionAsync(SessionState session, CancellationToken stop)
     {
-        var device = await EnsureRestoredAsync(stop);
-        session.Token = await GetTokenAsync(false, stop);
+        var device = await EnsureRestoredAsync(stop).ConfigureAwait(false);
+        session.Token = await GetTokenAsync(false, stop).ConfigureAwait(false);
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(stop);
-        var call = _channel.DuplexStreaming(_syncMethod, new CallOptions(AuthHeaders(session.Token), null, cts.Token));
+        var call = _connection.Client.Sync(new CallOptions(AuthHeaders(session.Token), null, cts.Token));
         IAsyncEnumerator<SyncResponse>? responses = null;
         Task? sender = null, receiver = null, watchdog = null;
         try
         {
             await call.RequestStream.WriteAsync(
                 new SyncRequest { Hello = new Hello { Device = new DeviceIdentity { DeviceId = device.DeviceId, Epoch = device.Epoch }, SdkVersion = _options.SdkVersion } },
-                cts.Token);
-            responses = call.ResponseStream.GetAsyncEnumerator(cts.Token);
+                cts.Token).ConfigureAwait(false);
+            responses = call.ResponseStream.ReadAllAsync(cts.Token).GetAsyncEnumerator(cts.Token);
             bool gotWelcome;
             try
             {
-                gotWelcome = await responses.MoveNextAsync().AsTask().WaitAsync(_options.AckTimeout, stop);
+                gotWelcome = await responses.MoveNextAsync().AsTask().WaitAsync(_options.AckTimeout, stop).ConfigureAwait(false);
             }
             catch (TimeoutException e)
             {
@@ -199,13 +199,15 @@ public sealed partial class HealthSyncClient
             session.Welcomed = true;
             var serverCap = welcome.Limits?.MaxBatchesInFlight is > 0 ? (int)welcome.Limits.MaxBatchesInFlight : int.MaxValue;
             session.Cap = Math.Max(1, Math.Min(Math.Min(_options.MaxBatchesInFlight, serverCap), _inFlightCap));
-            var renumbered = await _store.RenumberAsync(welcome.HighWaterMark, stop);
+            session.MaxSamples = welcome.Limits?.MaxSamplesPerBatch is > 0 and <= int.MaxValue ? (int)welcome.Limits.MaxSamplesPerBatch : int.MaxValue;
+            session.MaxBytes = welcome.Limits?.MaxMessageBytes is > 0 and <= int.MaxValue ? (int)welcome.Limits.MaxMessageBytes : int.MaxValue;
+            var renumbered = await _store.RenumberAsync(welcome.HighWaterMark, stop).ConfigureAwait(false);
             if (renumbered > 0)
             {
                 Emit(new SyncEvent { Kind = SyncEventKind.Renumbered, Message = $"{renumbered} batches renumbered after high-water mark {welcome.HighWaterMark}" });
             }
 
-            var resend = new Queue<OutgoingBatch>(await _store.GetInFlightAsync(stop));
+            var resend = new Queue<OutgoingBatch>(await _store.GetInFlightAsync(stop).ConfigureAwait(false));
             _state = SyncState.Syncing;
             _lastError = null;
             Emit(new SyncEvent { Kind = SyncEventKind.Connected, BatchSeq = welcome.HighWaterMark, Message = $"epoch {device.Epoch}, high-water mark {welcome.HighWaterMark}, {resend.Count} to resend" });
@@ -214,15 +216,15 @@ public sealed partial class HealthSyncClient
             sender = SendLoopAsync(call.RequestStream, resend, session, slots, cts.Token);
             receiver = ReceiveLoopAsync(responses, session, slots, cts.Token);
             watchdog = WatchdogAsync(session, cts.Token);
-            var first = await Task.WhenAny(sender, receiver, watchdog);
+            var first = await Task.WhenAny(sender, receiver, watchdog).ConfigureAwait(false);
             if (first == sender)
             {
-                await sender; // throws its failure
+                await sender.ConfigureAwait(false); // throws its failure
                 // Idle: the request stream is complete and nothing is in flight; let the server end the call.
-                var ended = await Task.WhenAny(receiver, Task.Delay(_options.AckTimeout, stop));
+                var ended = await Task.WhenAny(receiver, Task.Delay(_options.AckTimeout, stop)).ConfigureAwait(false);
                 if (ended == receiver)
                 {
-                    await receiver;
+                    await receiver.ConfigureAwait(false);
                 }
 
                 return;
@@ -230,7 +232,7 @@ public sealed partial class HealthSyncClient
 
             if (first == receiver)
             {
-                await receiver;
+                await receiver.ConfigureAwait(false);
                 throw new IOException("The server ended the Sync stream.");
             }
 
@@ -238,7 +240,7 @@ public sealed partial class HealthSyncClient
         }
         finally
         {
-            await cts.CancelAsync();
+            await cts.CancelAsync().ConfigureAwait(false);
             call.Dispose();
             foreach (var task in new[] { sender, receiver, watchdog })
             {
@@ -247,7 +249,7 @@ public sealed partial class HealthSyncClient
                     try
                     {
                         // A write stuck on HTTP/2 flow control of a dead connection may not observe cancellation at once.
-                        await task.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None);
+                        await task.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(false);
                     }
 #pragma warning disable CA1031 // Secondary failures of a torn-down session.
                     catch (Exception)
@@ -261,7 +263,7 @@ public sealed partial class HealthSyncClient
             {
                 try
                 {
-                    await responses.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None);
+                    await responses.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(false);
                 }
 #pragma warning disable CA1031
                 catch (Exception)
@@ -277,26 +279,26 @@ public sealed partial class HealthSyncClient
         var idleSince = _options.TimeProvider.GetTimestamp();
         while (true)
         {
-            await slots.WaitAsync(ct);
-            var next = resend.Count > 0 ? resend.Dequeue() : await _store.AssignNextAsync(ct);
+            await slots.WaitAsync(ct).ConfigureAwait(false);
+            var next = resend.Count > 0 ? resend.Dequeue() : await DispatchNextAsync(resend, session, ct).ConfigureAwait(false);
             if (next is null)
             {
                 slots.Release();
                 if (session.InFlight.IsEmpty)
                 {
                     var remaining = _options.IdleTimeout - _options.TimeProvider.GetElapsedTime(idleSince);
-                    if (remaining <= TimeSpan.Zero || !await _work.WaitAsync(remaining, ct))
+                    if (remaining <= TimeSpan.Zero || !await _work.WaitAsync(remaining, ct).ConfigureAwait(false))
                     {
-                        if (session.InFlight.IsEmpty && (await _store.GetCountsAsync(ct)).PendingBatches == 0)
+                        if (session.InFlight.IsEmpty && (await _store.GetCountsAsync(ct).ConfigureAwait(false)).PendingBatches == 0)
                         {
-                            await requests.CompleteAsync();
+                            await requests.CompleteAsync().ConfigureAwait(false);
                             return;
                         }
                     }
                 }
                 else
                 {
-                    await _work.WaitAsync(TimeSpan.FromSeconds(1), ct);
+                    await _work.WaitAsync(TimeSpan.FromSeconds(1), ct).ConfigureAwait(false);
                     idleSince = _options.TimeProvider.GetTimestamp();
                 }
 
@@ -312,14 +314,63 @@ public sealed partial class HealthSyncClient
             }
 
             session.InFlight.Enqueue(next);
-            await requests.WriteAsync(new SyncRequest { Batch = batch }, ct);
+            await requests.WriteAsync(new SyncRequest { Batch = batch }, ct).ConfigureAwait(false);
             Emit(new SyncEvent { Kind = SyncEventKind.Sent, BatchId = next.Id, BatchSeq = next.Seq, Tier = next.Tier, SampleCount = next.SampleCount });
+        }
+    }
+
+    /// <summary>
+    /// The next batch to send: assigns the next pending batch its batch_seq, split to the Welcome's limits (the further
+    /// parts join <paramref name="assigned"/>, in batch_seq order). Reports what was quarantined as too large. Null when
+    /// nothing is pending.
+    /// </summary>
+    private async Task<OutgoingBatch?> DispatchNextAsync(Queue<OutgoingBatch> assigned, SessionState session, CancellationToken ct)
+    {
+        while (true)
+        {
+            // WaitUntilDrainedAsync waits for this too: a quarantine's Failed event is raised before "drained".
+            Interlocked.Increment(ref _processingAcks);
+            DispatchResult? dispatch;
+            try
+            {
+                dispatch = await _store.AssignNextAsync(session.MaxSamples, session.MaxBytes, ct).ConfigureAwait(false);
+                foreach (var q in dispatch?.Quarantined ?? [])
+                {
+                    Emit(new SyncEvent { Kind = SyncEventKind.Failed, BatchId = q.Id, Tier = q.Tier, SampleCount = q.Items, Message = q.Reason });
+                    if (_waiters.TryGetValue(q.Id, out var waiter))
+                    {
+                        waiter.TrySetResult(null);
+                    }
+                }
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _processingAcks);
+                PulseProgress();
+            }
+
+            if (dispatch is null)
+            {
+                return null;
+            }
+
+            if (dispatch.Batches.Count == 0)
+            {
+                continue;
+            }
+
+            for (var i = 1; i < dispatch.Batches.Count; i++)
+            {
+                assigned.Enqueue(dispatch.Batches[i]);
+            }
+
+            return dispatch.Batches[0];
         }
     }
 
     private async Task ReceiveLoopAsync(IAsyncEnumerator<SyncResponse> responses, SessionState session, SemaphoreSlim slots, CancellationToken ct)
     {
-        while (await responses.MoveNextAsync())
+        while (await responses.MoveNextAsync().ConfigureAwait(false))
         {
             var response = responses.Current;
             if (response.KindCase != SyncResponse.KindOneofCase.Ack)
@@ -334,7 +385,7 @@ public sealed partial class HealthSyncClient
             }
 
             // Not cancellable: the ack's local transaction (remove batch, commit anchors) runs to completion.
-            await HandleAckAsync(batch, ack);
+            await HandleAckAsync(batch, ack).ConfigureAwait(false);
             session.InFlight.TryDequeue(out _);
             session.Acked++;
             session.Touch();
@@ -349,7 +400,7 @@ public sealed partial class HealthSyncClient
         var period = TimeSpan.FromMilliseconds(Math.Clamp(_options.AckTimeout.TotalMilliseconds / 4, 50, 1000));
         while (true)
         {
-            await Task.Delay(period, _options.TimeProvider, ct);
+            await Task.Delay(period, _options.TimeProvider, ct).ConfigureAwait(false);
             if (!session.InFlight.IsEmpty && session.SinceProgress > _options.AckTimeout)
             {
                 return;
@@ -363,7 +414,7 @@ public sealed partial class HealthSyncClient
         Interlocked.Increment(ref _processingAcks);
         try
         {
-            await HandleAckCoreAsync(batch, ack);
+            await HandleAckCoreAsync(batch, ack).ConfigureAwait(false);
         }
         finally
         {
@@ -376,11 +427,11 @@ public sealed partial class HealthSyncClient
     {
         if (ack.Outcome == AckOutcome.Rejected || (batch.Atomic && ack.Rejected > 0))
         {
-            await PoisonAsync(batch, ack, DescribeRejections(ack));
+            await PoisonAsync(batch, ack, DescribeRejections(ack)).ConfigureAwait(false);
             return;
         }
 
-        var anchors = await _store.CompleteAsync(batch.Id, CancellationToken.None);
+        var anchors = await _store.CompleteAsync(batch.Id, CancellationToken.None).ConfigureAwait(false);
         Emit(new SyncEvent
         {
             Kind = SyncEventKind.Acked,
@@ -406,7 +457,7 @@ public sealed partial class HealthSyncClient
 
     private async Task PoisonAsync(OutgoingBatch batch, Ack? ack, string reason)
     {
-        await _store.FailAsync(batch.Id, reason, CancellationToken.None);
+        await _store.FailAsync(batch.Id, reason, CancellationToken.None).ConfigureAwait(false);
         Emit(new SyncEvent { Kind = SyncEventKind.Failed, BatchId = batch.Id, BatchSeq = batch.Seq, Tier = batch.Tier, SampleCount = batch.SampleCount, Ack = ack, Message = reason });
         if (_waiters.TryGetValue(batch.Id, out var waiter))
         {
@@ -439,6 +490,12 @@ public sealed partial class HealthSyncClient
         public bool Welcomed { get; set; }
 
         public int Cap { get; set; } = 1;
+
+        /// <summary>The Welcome's max_samples_per_batch (int.MaxValue when unset).</summary>
+        public int MaxSamples { get; set; } = int.MaxValue;
+
+        /// <summary>The Welcome's max_message_bytes (int.MaxValue when unset).</summary>
+        public int MaxBytes { get; set; } = int.MaxValue;
 
         public int Acked { get; set; }
 

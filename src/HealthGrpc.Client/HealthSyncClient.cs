@@ -1,7 +1,8 @@
 using System.Collections.Concurrent;
 using Google.Protobuf;
 using HealthGrpc.Contracts.V1;
-using HealthGrpc.Rpc;
+using Grpc.Core;
+using Grpc.Net.Client;
 using Polly;
 using Polly.Retry;
 using Polly.Timeout;
@@ -17,14 +18,10 @@ namespace HealthGrpc.Client;
 /// </summary>
 public sealed partial class HealthSyncClient : IAsyncDisposable
 {
-    private const string ErrorTrailer = "healthgrpc-error-bin";
-
     private readonly HealthSyncOptions _options;
     private readonly SyncStore _store;
-    private volatile RpcChannel _channel;
+    private volatile Connection _connection;
     private readonly ICredentialsProvider _credentials;
-    private readonly RpcMethod<SyncRequest, SyncResponse> _syncMethod;
-    private readonly RpcMethod<GetCheckpointRequest, GetCheckpointResponse> _checkpointMethod;
     private readonly ConcurrentDictionary<long, TaskCompletionSource<Ack?>> _waiters = new();
     private readonly AsyncSignal _work = new();
     private readonly AsyncSignal _credentialsChanged = new();
@@ -41,19 +38,16 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
     private volatile SyncState _state = SyncState.Stopped;
     private volatile string? _lastError;
     private int _inFlightCap = int.MaxValue;
-    private int _processingAcks;
+    private int _processingAcks; // acks, and dispatches that may quarantine, whose events are not raised yet
     private IReadOnlyCollection<long> _lastFailedIds = [];
 
-    private HealthSyncClient(HealthSyncOptions options, SyncStore store, RpcChannel channel, string deviceId)
+    private HealthSyncClient(HealthSyncOptions options, SyncStore store, string deviceId)
     {
         _options = options;
         _store = store;
-        _channel = channel;
+        _connection = Connection.Create(options);
         DeviceId = deviceId;
         _credentials = options.CredentialsProvider ?? new StaticCredentialsProvider(options.AccessToken);
-        var service = SyncReflection.Descriptor.Services.First(s => s.FullName == "healthgrpc.v1.SyncService");
-        _syncMethod = RpcMethod<SyncRequest, SyncResponse>.From(service.FindMethodByName("Sync"));
-        _checkpointMethod = RpcMethod<GetCheckpointRequest, GetCheckpointResponse>.From(service.FindMethodByName("GetCheckpoint"));
 
         _reconnectPipeline = new ResiliencePipelineBuilder { TimeProvider = options.TimeProvider }
             .AddRetry(new RetryStrategyOptions
@@ -70,7 +64,7 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
                     var error = args.Outcome.Exception?.InnerException ?? args.Outcome.Exception;
                     _lastError = error?.Message;
                     var next = _options.TimeProvider.GetUtcNow() + args.RetryDelay;
-                    await _store.RecordAttemptFailureAsync(Interlocked.Exchange(ref _lastFailedIds, []), error?.Message ?? "failed", next, CancellationToken.None);
+                    await _store.RecordAttemptFailureAsync(Interlocked.Exchange(ref _lastFailedIds, []), error?.Message ?? "failed", next, CancellationToken.None).ConfigureAwait(false);
                     Emit(new SyncEvent { Kind = SyncEventKind.RetryScheduled, RetryDelay = args.RetryDelay, Attempt = args.AttemptNumber + 1, Error = error, Message = error?.Message });
                 },
             })
@@ -121,19 +115,19 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
             throw new ArgumentException("DeviceId must be 1..128 characters.", nameof(options));
         }
 
+        CheckTransportSecurity(options);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxSamplesPerBatch, 1, nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxBatchesInFlight, 1, nameof(options));
-        var store = await SyncStore.OpenAsync(options.DatabasePath, options.TimeProvider, cancellationToken);
+        var store = await SyncStore.OpenAsync(options.DatabasePath, options.TimeProvider, cancellationToken).ConfigureAwait(false);
         try
         {
-            var device = await store.GetDeviceAsync(cancellationToken)
-                ?? await store.InitializeDeviceAsync(options.DeviceId ?? Guid.NewGuid().ToString(), cancellationToken);
-            var channel = RpcChannel.Create(options.ServerAddress, options.ChannelOptions);
-            return new HealthSyncClient(options, store, channel, device.DeviceId);
+            var device = await store.GetDeviceAsync(cancellationToken).ConfigureAwait(false)
+                ?? await store.InitializeDeviceAsync(options.DeviceId ?? Guid.NewGuid().ToString(), cancellationToken).ConfigureAwait(false);
+            return new HealthSyncClient(options, store, device.DeviceId);
         }
         catch
         {
-            await store.DisposeAsync();
+            await store.DisposeAsync().ConfigureAwait(false);
             throw;
         }
     }
@@ -170,7 +164,7 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
         {
             try
             {
-                await loop;
+                await loop.ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -263,7 +257,7 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
                 _waiters[id] = tcs;
                 waiters.Add((id, tcs));
             }
-        }, cancellationToken);
+        }, cancellationToken).ConfigureAwait(false);
         Start();
         var attempts = 0;
         try
@@ -272,7 +266,7 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
             var initial = _options.ImmediateRetryDelays.Count > 0 ? _options.ImmediateRetryDelays[0] : TimeSpan.Zero;
             if (initial > TimeSpan.Zero)
             {
-                await Task.Delay(initial, _options.TimeProvider, cancellationToken);
+                await Task.Delay(initial, _options.TimeProvider, cancellationToken).ConfigureAwait(false);
             }
 
             await _immediatePipeline.ExecuteAsync(
@@ -280,9 +274,9 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
                 {
                     attempts++;
                     Kick();
-                    await all.WaitAsync(token);
+                    await all.WaitAsync(token).ConfigureAwait(false);
                 },
-                cancellationToken);
+                cancellationToken).ConfigureAwait(false);
         }
         catch (TimeoutRejectedException)
         {
@@ -323,8 +317,8 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
     /// </summary>
     public async Task<int> CollectAsync(CancellationToken cancellationToken = default)
     {
-        await EnsureRestoredAsync(cancellationToken);
-        await _collectLock.WaitAsync(cancellationToken);
+        await EnsureRestoredAsync(cancellationToken).ConfigureAwait(false);
+        await _collectLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var total = 0;
@@ -337,12 +331,12 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
                     {
                         foreach (var type in group)
                         {
-                            total += await CollectRoundsAsync(source, [type], SyncTier.Immediate, atomic: false, cancellationToken);
+                            total += await CollectRoundsAsync(source, [type], SyncTier.Immediate, atomic: false, cancellationToken).ConfigureAwait(false);
                         }
                     }
                     else
                     {
-                        total += await CollectRoundsAsync(source, [.. group], group.Key, atomic: group.Key == SyncTier.Batch, cancellationToken);
+                        total += await CollectRoundsAsync(source, [.. group], group.Key, atomic: group.Key == SyncTier.Batch, cancellationToken).ConfigureAwait(false);
                     }
                 }
             }
@@ -369,10 +363,10 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
         {
             foreach (var type in source.Types)
             {
-                var sets = await source.ReadRangeAsync(type, from, to, cancellationToken);
+                var sets = await source.ReadRangeAsync(type, from, to, cancellationToken).ConfigureAwait(false);
                 if (sets.Count > 0)
                 {
-                    total += (await EnqueueCoreAsync(sets, null, null, SyncTier.CatchUp, false, null, cancellationToken)).SampleCount;
+                    total += (await EnqueueCoreAsync(sets, null, null, SyncTier.CatchUp, false, null, cancellationToken).ConfigureAwait(false)).SampleCount;
                 }
             }
         }
@@ -388,14 +382,14 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
     public async Task<SyncStatus> DrainAsync(bool includeCatchUp = true, CancellationToken cancellationToken = default)
     {
         Start();
-        await CollectAsync(cancellationToken);
+        await CollectAsync(cancellationToken).ConfigureAwait(false);
         if (includeCatchUp)
         {
-            await EnqueueCatchUpAsync(cancellationToken);
+            await EnqueueCatchUpAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        await WaitUntilDrainedAsync(cancellationToken);
-        return await GetStatusAsync(cancellationToken);
+        await WaitUntilDrainedAsync(cancellationToken).ConfigureAwait(false);
+        return await GetStatusAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Waits until no batch is pending or in flight (failed batches are not waited for). Starts the engine if needed.</summary>
@@ -407,7 +401,7 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
         while (true)
         {
             var progress = Volatile.Read(ref _progress).Task;
-            var counts = await _store.GetCountsAsync(cancellationToken);
+            var counts = await _store.GetCountsAsync(cancellationToken).ConfigureAwait(false);
             if (counts.PendingBatches == 0 && Volatile.Read(ref _processingAcks) == 0)
             {
                 return;
@@ -420,7 +414,7 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
 
             try
             {
-                await progress.WaitAsync(TimeSpan.FromMilliseconds(500), cancellationToken);
+                await progress.WaitAsync(TimeSpan.FromMilliseconds(500), cancellationToken).ConfigureAwait(false);
             }
             catch (TimeoutException)
             {
@@ -431,10 +425,10 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
     /// <summary>A snapshot of the queue, the anchors and the engine for a UI.</summary>
     public async Task<SyncStatus> GetStatusAsync(CancellationToken cancellationToken = default)
     {
-        var counts = await _store.GetCountsAsync(cancellationToken);
-        var device = await _store.GetDeviceAsync(cancellationToken);
-        var anchors = await _store.GetCommittedAnchorsAsync(cancellationToken);
-        var lastSync = await _store.GetMetaAsync("last_sync_ms", cancellationToken);
+        var counts = await _store.GetCountsAsync(cancellationToken).ConfigureAwait(false);
+        var device = await _store.GetDeviceAsync(cancellationToken).ConfigureAwait(false);
+        var anchors = await _store.GetCommittedAnchorsAsync(cancellationToken).ConfigureAwait(false);
+        var lastSync = await _store.GetMetaAsync("last_sync_ms", cancellationToken).ConfigureAwait(false);
         var now = _options.TimeProvider.GetUtcNow();
         return new SyncStatus
         {
@@ -468,7 +462,7 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
     /// <summary>Moves every failed (poison) batch back to pending so that it is sent again. Returns how many.</summary>
     public async Task<int> RetryFailedAsync(CancellationToken cancellationToken = default)
     {
-        var n = await _store.RetryFailedAsync(cancellationToken);
+        var n = await _store.RetryFailedAsync(cancellationToken).ConfigureAwait(false);
         Kick();
         return n;
     }
@@ -479,9 +473,9 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
     /// <summary>Stops the engine and closes the store and the channel.</summary>
     public async ValueTask DisposeAsync()
     {
-        await StopAsync();
-        _channel.Dispose();
-        await _store.DisposeAsync();
+        await StopAsync().ConfigureAwait(false);
+        _connection.Dispose();
+        await _store.DisposeAsync().ConfigureAwait(false);
         _runCts?.Dispose();
         _restoreLock.Dispose();
         _collectLock.Dispose();
@@ -499,7 +493,7 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
             return new EnqueueResult([], 0);
         }
 
-        var ids = await _store.EnqueueAsync(batches, _options.MaxQueuedSamples, _options.MaxQueuedBytes, onCommitted, ct);
+        var ids = await _store.EnqueueAsync(batches, _options.MaxQueuedSamples, _options.MaxQueuedBytes, onCommitted, ct).ConfigureAwait(false);
         var items = 0;
         for (var i = 0; i < batches.Count; i++)
         {
@@ -529,8 +523,8 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
                     continue;
                 }
 
-                var anchor = await _store.GetReadAnchorAsync(type, "", ct);
-                var changes = await source.GetChangesAsync(type, anchor, budget, ct);
+                var anchor = await _store.GetReadAnchorAsync(type, "", ct).ConfigureAwait(false);
+                var changes = await source.GetChangesAsync(type, anchor, budget, ct).ConfigureAwait(false);
                 var count = changes.SampleCount + changes.Deletions.Count;
                 if (count == 0 && changes.NewAnchor.Equals(anchor))
                 {
@@ -549,7 +543,7 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
                 return total;
             }
 
-            var result = await EnqueueCoreAsync(sets, deletions, anchors, tier, atomic, null, ct);
+            var result = await EnqueueCoreAsync(sets, deletions, anchors, tier, atomic, null, ct).ConfigureAwait(false);
             total += result.SampleCount;
             if (!more)
             {
@@ -588,8 +582,8 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
     /// <summary>Replaces the channel, so that the next call opens a new connection (a half-dead one may still look open).</summary>
     private void ResetChannel()
     {
-        var old = _channel;
-        _channel = RpcChannel.Create(_options.ServerAddress, _options.ChannelOptions);
+        var old = _connection;
+        _connection = Connection.Create(_options);
         old.Dispose();
     }
 
@@ -613,21 +607,19 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
 #pragma warning restore CA1031
 
     private async Task<string> GetTokenAsync(bool forceRefresh, CancellationToken ct) =>
-        _overrideToken ?? await _credentials.GetTokenAsync(forceRefresh, ct) ?? throw new UnauthenticatedSyncException("no access token", null);
+        _overrideToken ?? await _credentials.GetTokenAsync(forceRefresh, ct).ConfigureAwait(false) ?? throw new UnauthenticatedSyncException("no access token", null);
 
     private static Metadata AuthHeaders(string token) => new() { { "authorization", "Bearer " + token } };
 
+    /// <summary>
+    /// The server's <see cref="ErrorDetail"/>, from the standard <c>grpc-status-details-bin</c> trailer: a
+    /// <c>google.rpc.Status</c> whose <c>details</c> hold it packed as <c>google.protobuf.Any</c>. Null when absent or unreadable.
+    /// </summary>
     internal static ErrorDetail? ReadErrorDetail(RpcException error)
     {
-        var bytes = error.Trailers.GetBytes(ErrorTrailer);
-        if (bytes is null)
-        {
-            return null;
-        }
-
         try
         {
-            return ErrorDetail.Parser.ParseFrom(bytes);
+            return error.GetRpcStatus()?.GetDetail<ErrorDetail>();
         }
         catch (InvalidProtocolBufferException)
         {
@@ -635,31 +627,48 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
         }
     }
 
+    /// <summary>Refuses an <c>http://</c> address to a non-loopback host unless <see cref="HealthSyncOptions.AllowInsecureChannel"/>.</summary>
+    private static void CheckTransportSecurity(HealthSyncOptions options)
+    {
+        var address = options.ServerAddress;
+        if (!address.IsAbsoluteUri || (address.Scheme != Uri.UriSchemeHttps && address.Scheme != Uri.UriSchemeHttp))
+        {
+            throw new ArgumentException($"ServerAddress must be an absolute https:// (or http://) address, not '{address}'.", nameof(options));
+        }
+
+        if (address.Scheme == Uri.UriSchemeHttp && !address.IsLoopback && !options.AllowInsecureChannel)
+        {
+            throw new ArgumentException(
+                $"ServerAddress '{address}' is http:// (no TLS) to a non-loopback host: the bearer token would travel in clear. " +
+                $"Use https://, or set {nameof(HealthSyncOptions)}.{nameof(HealthSyncOptions.AllowInsecureChannel)} = true to allow it explicitly.",
+                nameof(options));
+        }
+    }
+
     /// <summary>A new local store decides its epoch and restores the committed anchors from the server, exactly once.</summary>
     private async Task<DeviceRow> EnsureRestoredAsync(CancellationToken ct)
     {
-        var device = (await _store.GetDeviceAsync(ct))!;
+        var device = (await _store.GetDeviceAsync(ct).ConfigureAwait(false))!;
         if (device.Restored)
         {
             return device;
         }
 
-        await _restoreLock.WaitAsync(ct);
+        await _restoreLock.WaitAsync(ct).ConfigureAwait(false);
         try
         {
-            device = (await _store.GetDeviceAsync(ct))!;
+            device = (await _store.GetDeviceAsync(ct).ConfigureAwait(false))!;
             if (device.Restored)
             {
                 return device;
             }
 
-            var token = await GetTokenAsync(false, ct);
+            var token = await GetTokenAsync(false, ct).ConfigureAwait(false);
             ulong epoch = 1;
             var anchors = new List<SourceAnchor>();
             try
             {
-                var checkpoint = await _channel.UnaryAsync(
-                    _checkpointMethod,
+                var checkpoint = await _connection.Client.GetCheckpointAsync(
                     new GetCheckpointRequest { DeviceId = device.DeviceId },
                     new CallOptions(AuthHeaders(token), DateTime.UtcNow + _options.AckTimeout, ct));
                 epoch = checkpoint.Device.Epoch + 1;
@@ -674,19 +683,50 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
                 throw new UnauthenticatedSyncException(token, e);
             }
 
-            await _store.CompleteRestoreAsync(epoch, anchors, ct);
+            await _store.CompleteRestoreAsync(epoch, anchors, ct).ConfigureAwait(false);
             Emit(new SyncEvent { Kind = SyncEventKind.Restored, Message = $"epoch {epoch}, {anchors.Count} anchors restored" });
             foreach (var a in anchors)
             {
                 Emit(new SyncEvent { Kind = SyncEventKind.AnchorCommitted, Anchor = a, Message = "restored from checkpoint" });
             }
 
-            return (await _store.GetDeviceAsync(ct))!;
+            return (await _store.GetDeviceAsync(ct).ConfigureAwait(false))!;
         }
         finally
         {
             _restoreLock.Release();
         }
+    }
+
+    /// <summary>A channel and the generated client on it; replaced as a whole by <see cref="ResetChannel"/>.</summary>
+    private sealed class Connection(GrpcChannel channel) : IDisposable
+    {
+        public SyncService.SyncServiceClient Client { get; } = new(channel);
+
+        public static Connection Create(HealthSyncOptions options)
+        {
+            var channelOptions = new GrpcChannelOptions();
+            options.ConfigureChannel?.Invoke(channelOptions);
+            // The engine tells a stop (OperationCanceledException) from a failed call (RpcException).
+            channelOptions.ThrowOperationCanceledOnCancellation = true;
+            if (channelOptions.HttpHandler is null && channelOptions.HttpClient is null)
+            {
+                channelOptions.HttpHandler = new SocketsHttpHandler
+                {
+                    KeepAlivePingDelay = TimeSpan.FromSeconds(60),
+                    KeepAlivePingTimeout = TimeSpan.FromSeconds(20),
+                    KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
+                    PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5),
+                    ConnectTimeout = TimeSpan.FromSeconds(30),
+                    EnableMultipleHttp2Connections = true,
+                };
+                channelOptions.DisposeHttpClient = true;
+            }
+
+            return new Connection(GrpcChannel.ForAddress(options.ServerAddress, channelOptions));
+        }
+
+        public void Dispose() => channel.Dispose();
     }
 
     private sealed class TransientSyncException(string message, Exception? inner) : Exception(message, inner);

@@ -1,12 +1,15 @@
 using HealthGrpc.Contracts.V1;
-using HealthGrpc.Rpc;
+using Grpc.Net.Client;
 
 namespace HealthGrpc.Client;
 
 /// <summary>Settings of a <see cref="HealthSyncClient"/>.</summary>
 public sealed class HealthSyncOptions
 {
-    /// <summary>The server, e.g. <c>https://health.example.com</c> (or <c>http://</c> for h2c).</summary>
+    /// <summary>
+    /// The server, e.g. <c>https://health.example.com</c>. <c>http://</c> (h2c, no TLS) is accepted for a loopback host
+    /// only, unless <see cref="AllowInsecureChannel"/> is set: the bearer token must never travel in clear by accident.
+    /// </summary>
     public required Uri ServerAddress { get; init; }
 
     /// <summary>Path of the SDK's local SQLite database (created when missing). Keep it in the app's private storage.</summary>
@@ -67,8 +70,20 @@ public sealed class HealthSyncOptions
     /// <summary>While paused on UNAUTHENTICATED, ask the credentials provider for a refreshed token this often. Default 1 minute.</summary>
     public TimeSpan CredentialsRetryInterval { get; init; } = TimeSpan.FromMinutes(1);
 
-    /// <summary>Settings of the HTTP/2 channel (keepalive, TLS handler, ...).</summary>
-    public RpcChannelOptions? ChannelOptions { get; init; }
+    /// <summary>
+    /// True: an <c>http://</c> <see cref="ServerAddress"/> to a non-loopback host is allowed (the bearer token then travels
+    /// unencrypted). Default false: <see cref="HealthSyncClient.OpenAsync"/> refuses it with an <see cref="ArgumentException"/>.
+    /// </summary>
+    public bool AllowInsecureChannel { get; init; }
+
+    /// <summary>
+    /// Adjusts the <see cref="GrpcChannelOptions"/> of the gRPC channel (Grpc.Net.Client): message sizes, compression, a
+    /// custom <see cref="GrpcChannelOptions.HttpHandler"/> (TLS validation, proxy), logging. Called for every channel the
+    /// SDK creates: it replaces the channel after a transport failure, so create any handler inside the callback (a
+    /// handler set here is disposed with its channel). Without a handler, the SDK uses a <see cref="System.Net.Http.SocketsHttpHandler"/>
+    /// with HTTP/2 keepalive pings (60 s delay, 20 s timeout) and a 30 s connect timeout.
+    /// </summary>
+    public Action<GrpcChannelOptions>? ConfigureChannel { get; init; }
 
     /// <summary>Sent in the Hello. Default "healthgrpc-dotnet/1.0.0".</summary>
     public string SdkVersion { get; init; } = "healthgrpc-dotnet/1.0.0";

@@ -54,7 +54,13 @@ internal sealed record DeviceRow(string DeviceId, ulong Epoch, bool Restored, ul
 
 internal sealed record OutgoingBatch(long Id, ulong Seq, SyncTier Tier, byte[] Payload, int SampleCount, bool Atomic);
 
-internal sealed record QueueCounts(long PendingBatches, long PendingSamples, long InFlightBatches, long FailedBatches, long FailedSamples, long QueuedBytes, DateTimeOffset? OldestPending);
+/// <summary>What one dispatch produced: the batches to send now (in batch_seq order) and the items quarantined as too large.</summary>
+internal sealed record DispatchResult(IReadOnlyList<OutgoingBatch> Batches, IReadOnlyList<QuarantinedBatch> Quarantined);
+
+/// <summary>A queued batch (or a part of one) failed locally before sending: it cannot fit the server's limits.</summary>
+internal sealed record QuarantinedBatch(long Id, SyncTier Tier, int Items, string Reason);
+
+internal sealed record QueueCounts(long PendingBatches, long PendingSamples, long FailedBatches, long FailedSamples, long QueuedBytes, DateTimeOffset? OldestPending);
 
 /// <summary>
 /// The SDK's local SQLite database (WAL, synchronous=FULL): device identity, the durable batch queue and the anchors.
@@ -82,7 +88,7 @@ internal sealed class SyncStore : IAsyncDisposable
         var db = new SqliteConnection(cs);
         try
         {
-            await db.OpenAsync(ct);
+            await db.OpenAsync(ct).ConfigureAwait(false);
             await ExecAsync(db, null, """
                 PRAGMA journal_mode=WAL;
                 PRAGMA synchronous=FULL;
@@ -113,12 +119,12 @@ internal sealed class SyncStore : IAsyncDisposable
                   enqueued BLOB NULL,
                   enqueued_gen INTEGER NOT NULL DEFAULT 0,
                   PRIMARY KEY(type, vendor_type));
-                """, ct);
+                """, ct).ConfigureAwait(false);
             return new SyncStore(db, clock) { Path = full };
         }
         catch
         {
-            await db.DisposeAsync();
+            await db.DisposeAsync().ConfigureAwait(false);
             throw;
         }
     }
@@ -130,10 +136,10 @@ internal sealed class SyncStore : IAsyncDisposable
     /// <summary>The device row, or null when the store is new (never initialized).</summary>
     public async Task<DeviceRow?> GetDeviceAsync(CancellationToken ct)
     {
-        await _lock.WaitAsync(ct);
+        await _lock.WaitAsync(ct).ConfigureAwait(false);
         try
         {
-            var meta = await ReadMetaAsync(ct);
+            var meta = await ReadMetaAsync(ct).ConfigureAwait(false);
             if (!meta.TryGetValue("device_id", out var id))
             {
                 return null;
@@ -150,18 +156,18 @@ internal sealed class SyncStore : IAsyncDisposable
     /// <summary>Initializes a new store: the device id, epoch 0 (decided by the restore step), not restored.</summary>
     public async Task<DeviceRow> InitializeDeviceAsync(string deviceId, CancellationToken ct)
     {
-        await _lock.WaitAsync(ct);
+        await _lock.WaitAsync(ct).ConfigureAwait(false);
         try
         {
             using var tx = _db.BeginTransaction();
-            var meta = await ReadMetaAsync(ct, tx);
+            var meta = await ReadMetaAsync(ct, tx).ConfigureAwait(false);
             if (!meta.TryGetValue("device_id", out var existing))
             {
-                await SetMetaAsync(tx, "device_id", deviceId, ct);
-                await SetMetaAsync(tx, "epoch", "0", ct);
-                await SetMetaAsync(tx, "restored", "0", ct);
-                await SetMetaAsync(tx, "last_seq", "0", ct);
-                await SetMetaAsync(tx, "created_ms", NowMs.ToString(), ct);
+                await SetMetaAsync(tx, "device_id", deviceId, ct).ConfigureAwait(false);
+                await SetMetaAsync(tx, "epoch", "0", ct).ConfigureAwait(false);
+                await SetMetaAsync(tx, "restored", "0", ct).ConfigureAwait(false);
+                await SetMetaAsync(tx, "last_seq", "0", ct).ConfigureAwait(false);
+                await SetMetaAsync(tx, "created_ms", NowMs.ToString(), ct).ConfigureAwait(false);
                 tx.Commit();
                 return new DeviceRow(deviceId, 0, false, 0);
             }
@@ -178,7 +184,7 @@ internal sealed class SyncStore : IAsyncDisposable
     /// <summary>Finishes the restore of a new store: the new epoch and the server's committed anchors, in one transaction.</summary>
     public async Task CompleteRestoreAsync(ulong epoch, IEnumerable<SourceAnchor> anchors, CancellationToken ct)
     {
-        await _lock.WaitAsync(ct);
+        await _lock.WaitAsync(ct).ConfigureAwait(false);
         try
         {
             using var tx = _db.BeginTransaction();
@@ -189,12 +195,12 @@ internal sealed class SyncStore : IAsyncDisposable
                     INSERT INTO anchors(type, vendor_type, committed, committed_gen, committed_ms) VALUES($t, $v, $a, 0, $now)
                     ON CONFLICT(type, vendor_type) DO UPDATE SET committed=excluded.committed, committed_ms=excluded.committed_ms
                     WHERE anchors.committed_gen = 0
-                    """, ct, ("$t", (long)a.Type), ("$v", a.VendorType), ("$a", a.Anchor.ToByteArray()), ("$now", now));
+                    """, ct, ("$t", (long)a.Type), ("$v", a.VendorType), ("$a", a.Anchor.ToByteArray()), ("$now", now)).ConfigureAwait(false);
             }
 
-            await SetMetaAsync(tx, "epoch", epoch.ToString(), ct);
-            await SetMetaAsync(tx, "last_seq", "0", ct);
-            await SetMetaAsync(tx, "restored", "1", ct);
+            await SetMetaAsync(tx, "epoch", epoch.ToString(), ct).ConfigureAwait(false);
+            await SetMetaAsync(tx, "last_seq", "0", ct).ConfigureAwait(false);
+            await SetMetaAsync(tx, "restored", "1", ct).ConfigureAwait(false);
             tx.Commit();
         }
         finally
@@ -205,23 +211,10 @@ internal sealed class SyncStore : IAsyncDisposable
 
     public async Task<string?> GetMetaAsync(string key, CancellationToken ct)
     {
-        await _lock.WaitAsync(ct);
+        await _lock.WaitAsync(ct).ConfigureAwait(false);
         try
         {
-            return (await ReadMetaAsync(ct)).GetValueOrDefault(key);
-        }
-        finally
-        {
-            _lock.Release();
-        }
-    }
-
-    public async Task SetMetaAsync(string key, string value, CancellationToken ct)
-    {
-        await _lock.WaitAsync(ct);
-        try
-        {
-            await SetMetaAsync(null, key, value, ct);
+            return (await ReadMetaAsync(ct).ConfigureAwait(false)).GetValueOrDefault(key);
         }
         finally
         {
@@ -240,15 +233,15 @@ internal sealed class SyncStore : IAsyncDisposable
         IReadOnlyList<(Batch Batch, SyncTier Tier, int Items)> batches, long maxSamples, long maxBytes,
         Action<IReadOnlyList<long>>? onCommitted, CancellationToken ct)
     {
-        await _lock.WaitAsync(ct);
+        await _lock.WaitAsync(ct).ConfigureAwait(false);
         try
         {
             using var tx = _db.BeginTransaction();
             long queuedSamples = 0, queuedBytes = 0;
             using (var cmd = Command(tx, "SELECT COALESCE(SUM(sample_count),0), COALESCE(SUM(bytes),0) FROM batches"))
-            using (var r = await cmd.ExecuteReaderAsync(ct))
+            using (var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false))
             {
-                await r.ReadAsync(ct);
+                await r.ReadAsync(ct).ConfigureAwait(false);
                 queuedSamples = r.GetInt64(0);
                 queuedBytes = r.GetInt64(1);
             }
@@ -297,7 +290,7 @@ internal sealed class SyncStore : IAsyncDisposable
                 pBytes.Value = (long)payloads[i].Length;
                 pAnchors.Value = batch.Anchors.Count > 0 ? AnchorsOnly(batch).ToByteArray() : DBNull.Value;
                 pPayload.Value = payloads[i];
-                var id = (long)(await insert.ExecuteScalarAsync(ct))!;
+                var id = (long)(await insert.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
                 ids.Add(id);
                 foreach (var a in batch.Anchors)
                 {
@@ -305,7 +298,7 @@ internal sealed class SyncStore : IAsyncDisposable
                         INSERT INTO anchors(type, vendor_type, enqueued, enqueued_gen) VALUES($t, $v, $a, $gen)
                         ON CONFLICT(type, vendor_type) DO UPDATE SET enqueued=excluded.enqueued, enqueued_gen=excluded.enqueued_gen
                         WHERE anchors.enqueued_gen < excluded.enqueued_gen
-                        """, ct, ("$t", (long)a.Type), ("$v", a.VendorType), ("$a", a.Anchor.ToByteArray()), ("$gen", id));
+                        """, ct, ("$t", (long)a.Type), ("$v", a.VendorType), ("$a", a.Anchor.ToByteArray()), ("$gen", id)).ConfigureAwait(false);
                 }
             }
 
@@ -322,11 +315,11 @@ internal sealed class SyncStore : IAsyncDisposable
     /// <summary>Batches with an assigned batch_seq, in seq order (to be resent after a reconnect).</summary>
     public async Task<IReadOnlyList<OutgoingBatch>> GetInFlightAsync(CancellationToken ct)
     {
-        await _lock.WaitAsync(ct);
+        await _lock.WaitAsync(ct).ConfigureAwait(false);
         try
         {
             using var cmd = Command(null, "SELECT id, seq, tier, payload, sample_count, atomic FROM batches WHERE status=1 ORDER BY seq");
-            return await ReadOutgoingAsync(cmd, ct);
+            return await ReadOutgoingAsync(cmd, ct).ConfigureAwait(false);
         }
         finally
         {
@@ -334,39 +327,109 @@ internal sealed class SyncStore : IAsyncDisposable
         }
     }
 
-    /// <summary>Assigns the next batch_seq to the next pending batch (tier, then enqueue order), durably; null when none is pending.</summary>
-    public async Task<OutgoingBatch?> AssignNextAsync(CancellationToken ct)
+    /// <summary>
+    /// Dispatches the next pending batch (tier, then enqueue order) under the server's limits, in one transaction: assigns
+    /// its batch_seq durably, after splitting it into parts of at most <paramref name="maxSamples"/> samples and
+    /// <paramref name="maxBytes"/> bytes of encoded request when it is larger (the parts get consecutive batch_seqs; the
+    /// anchors travel with the last part, which keeps the batch's id and so its place in the anchor order). An item too
+    /// large to travel even alone is quarantined as a failed batch of its own with the reason (for an atomic batch: the
+    /// whole batch). Null when none is pending.
+    /// </summary>
+    public async Task<DispatchResult?> AssignNextAsync(int maxSamples, int maxBytes, CancellationToken ct)
     {
-        await _lock.WaitAsync(ct);
+        await _lock.WaitAsync(ct).ConfigureAwait(false);
         try
         {
             using var tx = _db.BeginTransaction();
-            long id;
-            using (var pick = Command(tx, "SELECT id FROM batches WHERE status=0 ORDER BY tier, id LIMIT 1"))
+            long id, tier, items, bytes;
+            byte[] payload;
+            using (var pick = Command(tx, "SELECT id, tier, sample_count, bytes, payload FROM batches WHERE status=0 ORDER BY tier, id LIMIT 1"))
+            using (var r = await pick.ExecuteReaderAsync(ct).ConfigureAwait(false))
             {
-                var o = await pick.ExecuteScalarAsync(ct);
-                if (o is null)
+                if (!await r.ReadAsync(ct).ConfigureAwait(false))
                 {
                     return null;
                 }
 
-                id = (long)o;
+                (id, tier, items, bytes, payload) = (r.GetInt64(0), r.GetInt64(1), r.GetInt64(2), r.GetInt64(3), (byte[])r.GetValue(4));
             }
 
-            var meta = await ReadMetaAsync(ct, tx);
-            var seq = ulong.Parse(meta["last_seq"]) + 1;
-            await SetMetaAsync(tx, "last_seq", seq.ToString(), ct);
-            await ExecAsync(_db, tx, "UPDATE batches SET status=1, seq=$seq WHERE id=$id", ct, ("$seq", (long)seq), ("$id", id));
+            var meta = await ReadMetaAsync(ct, tx).ConfigureAwait(false);
+            var seq = ulong.Parse(meta["last_seq"], CultureInfo.InvariantCulture);
+            var quarantined = new List<QuarantinedBatch>();
+            if (!BatchSplitter.SurelyFits((int)bytes, (int)items, maxSamples, maxBytes))
+            {
+                var split = BatchSplitter.Split(Batch.Parser.ParseFrom(payload), maxSamples, maxBytes);
+                var batch = Batch.Parser.ParseFrom(payload);
+                if (split.Oversized.Count > 0 && (batch.Atomic || split.Chunks.Count == 0))
+                {
+                    // An atomic batch is all or nothing: one unsendable item fails all of it (its anchors are not committed).
+                    var reason = split.Oversized[0].Reason + (split.Oversized.Count > 1 ? $" (and {split.Oversized.Count - 1} more such items)" : "");
+                    await ExecAsync(_db, tx, "UPDATE batches SET status=2, seq=NULL, last_error=$e WHERE id=$id", ct, ("$e", reason), ("$id", id)).ConfigureAwait(false);
+                    tx.Commit();
+                    return new DispatchResult([], [new QuarantinedBatch(id, (SyncTier)tier, (int)items, reason)]);
+                }
+
+                foreach (var (item, reason) in split.Oversized)
+                {
+                    var newId = await InsertDerivedAsync(tx, id, QueuedBatchStatus.Failed, null, item, reason, ct).ConfigureAwait(false);
+                    quarantined.Add(new QuarantinedBatch(newId, (SyncTier)tier, BatchSplitter.CountItems(item), reason));
+                }
+
+                if (split.Chunks.Count > 1 || split.Oversized.Count > 0)
+                {
+                    var dispatched = new List<OutgoingBatch>(split.Chunks.Count);
+                    for (var i = 0; i < split.Chunks.Count - 1; i++)
+                    {
+                        seq++;
+                        var newId = await InsertDerivedAsync(tx, id, QueuedBatchStatus.InFlight, seq, split.Chunks[i], null, ct).ConfigureAwait(false);
+                        dispatched.Add(new OutgoingBatch(newId, seq, (SyncTier)tier, split.Chunks[i].ToByteArray(), BatchSplitter.CountItems(split.Chunks[i]), batch.Atomic));
+                    }
+
+                    var last = split.Chunks[^1];
+                    var lastBytes = last.ToByteArray();
+                    seq++;
+                    await ExecAsync(_db, tx, "UPDATE batches SET status=1, seq=$seq, payload=$p, bytes=$b, sample_count=$c WHERE id=$id", ct,
+                        ("$seq", (long)seq), ("$p", lastBytes), ("$b", (long)lastBytes.Length), ("$c", (long)BatchSplitter.CountItems(last)), ("$id", id)).ConfigureAwait(false);
+                    dispatched.Add(new OutgoingBatch(id, seq, (SyncTier)tier, lastBytes, BatchSplitter.CountItems(last), batch.Atomic));
+                    await SetMetaAsync(tx, "last_seq", seq.ToString(CultureInfo.InvariantCulture), ct).ConfigureAwait(false);
+                    tx.Commit();
+                    return new DispatchResult(dispatched, quarantined);
+                }
+            }
+
+            seq++;
+            await SetMetaAsync(tx, "last_seq", seq.ToString(CultureInfo.InvariantCulture), ct).ConfigureAwait(false);
+            await ExecAsync(_db, tx, "UPDATE batches SET status=1, seq=$seq WHERE id=$id", ct, ("$seq", (long)seq), ("$id", id)).ConfigureAwait(false);
             using var read = Command(tx, "SELECT id, seq, tier, payload, sample_count, atomic FROM batches WHERE id=$id");
             read.Parameters.AddWithValue("$id", id);
-            var result = (await ReadOutgoingAsync(read, ct))[0];
+            var result = (await ReadOutgoingAsync(read, ct).ConfigureAwait(false))[0];
             tx.Commit();
-            return result;
+            return new DispatchResult([result], quarantined);
         }
         finally
         {
             _lock.Release();
         }
+    }
+
+    /// <summary>Inserts a part of batch <paramref name="originalId"/> (same tier, atomicity and age; no anchors).</summary>
+    private async Task<long> InsertDerivedAsync(SqliteTransaction tx, long originalId, QueuedBatchStatus status, ulong? seq, Batch part, string? error, CancellationToken ct)
+    {
+        var bytes = part.ToByteArray();
+        using var cmd = Command(tx, """
+            INSERT INTO batches(tier, status, seq, atomic, attempts, next_attempt_ms, created_ms, sample_count, bytes, anchors, payload, last_error)
+            SELECT tier, $status, $seq, atomic, 0, next_attempt_ms, created_ms, $count, $bytes, NULL, $payload, $error FROM batches WHERE id=$orig
+            RETURNING id
+            """);
+        cmd.Parameters.AddWithValue("$status", (long)status);
+        cmd.Parameters.AddWithValue("$seq", seq is { } s ? (long)s : DBNull.Value);
+        cmd.Parameters.AddWithValue("$count", (long)BatchSplitter.CountItems(part));
+        cmd.Parameters.AddWithValue("$bytes", (long)bytes.Length);
+        cmd.Parameters.AddWithValue("$payload", bytes);
+        cmd.Parameters.AddWithValue("$error", (object?)error ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("$orig", originalId);
+        return (long)(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
     }
 
     /// <summary>
@@ -376,7 +439,7 @@ internal sealed class SyncStore : IAsyncDisposable
     /// </summary>
     public async Task<int> RenumberAsync(ulong hwm, CancellationToken ct)
     {
-        await _lock.WaitAsync(ct);
+        await _lock.WaitAsync(ct).ConfigureAwait(false);
         try
         {
             using var tx = _db.BeginTransaction();
@@ -384,8 +447,8 @@ internal sealed class SyncStore : IAsyncDisposable
             using (var cmd = Command(tx, "SELECT id, seq FROM batches WHERE status=1 AND seq > $hwm ORDER BY seq"))
             {
                 cmd.Parameters.AddWithValue("$hwm", (long)hwm);
-                using var r = await cmd.ExecuteReaderAsync(ct);
-                while (await r.ReadAsync(ct))
+                using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                while (await r.ReadAsync(ct).ConfigureAwait(false))
                 {
                     above.Add((r.GetInt64(0), r.GetInt64(1)));
                 }
@@ -398,16 +461,16 @@ internal sealed class SyncStore : IAsyncDisposable
                 next++;
                 if (seq != next)
                 {
-                    await ExecAsync(_db, tx, "UPDATE batches SET seq=$seq WHERE id=$id", ct, ("$seq", next), ("$id", id));
+                    await ExecAsync(_db, tx, "UPDATE batches SET seq=$seq WHERE id=$id", ct, ("$seq", next), ("$id", id)).ConfigureAwait(false);
                     renumbered++;
                 }
             }
 
-            var meta = await ReadMetaAsync(ct, tx);
+            var meta = await ReadMetaAsync(ct, tx).ConfigureAwait(false);
             var maxAssigned = Math.Max(next, (long)hwm);
             if (ulong.Parse(meta["last_seq"]) != (ulong)maxAssigned)
             {
-                await SetMetaAsync(tx, "last_seq", maxAssigned.ToString(), ct);
+                await SetMetaAsync(tx, "last_seq", maxAssigned.ToString(), ct).ConfigureAwait(false);
             }
 
             tx.Commit();
@@ -422,7 +485,7 @@ internal sealed class SyncStore : IAsyncDisposable
     /// <summary>Removes an acked batch and commits its anchors (unless a later batch already committed newer ones), in one transaction.</summary>
     public async Task<IReadOnlyList<SourceAnchor>> CompleteAsync(long id, CancellationToken ct)
     {
-        await _lock.WaitAsync(ct);
+        await _lock.WaitAsync(ct).ConfigureAwait(false);
         try
         {
             using var tx = _db.BeginTransaction();
@@ -430,7 +493,7 @@ internal sealed class SyncStore : IAsyncDisposable
             using (var cmd = Command(tx, "SELECT anchors FROM batches WHERE id=$id"))
             {
                 cmd.Parameters.AddWithValue("$id", id);
-                var o = await cmd.ExecuteScalarAsync(ct);
+                var o = await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false);
                 if (o is null)
                 {
                     return [];
@@ -449,7 +512,7 @@ internal sealed class SyncStore : IAsyncDisposable
                         INSERT INTO anchors(type, vendor_type, committed, committed_gen, committed_ms) VALUES($t, $v, $a, $gen, $now)
                         ON CONFLICT(type, vendor_type) DO UPDATE SET committed=excluded.committed, committed_gen=excluded.committed_gen, committed_ms=excluded.committed_ms
                         WHERE anchors.committed_gen < excluded.committed_gen
-                        """, ct, ("$t", (long)a.Type), ("$v", a.VendorType), ("$a", a.Anchor.ToByteArray()), ("$gen", id), ("$now", now));
+                        """, ct, ("$t", (long)a.Type), ("$v", a.VendorType), ("$a", a.Anchor.ToByteArray()), ("$gen", id), ("$now", now)).ConfigureAwait(false);
                     if (changed > 0)
                     {
                         committed.Add(a);
@@ -457,8 +520,8 @@ internal sealed class SyncStore : IAsyncDisposable
                 }
             }
 
-            await ExecAsync(_db, tx, "DELETE FROM batches WHERE id=$id", ct, ("$id", id));
-            await SetMetaAsync(tx, "last_sync_ms", NowMs.ToString(CultureInfo.InvariantCulture), ct);
+            await ExecAsync(_db, tx, "DELETE FROM batches WHERE id=$id", ct, ("$id", id)).ConfigureAwait(false);
+            await SetMetaAsync(tx, "last_sync_ms", NowMs.ToString(CultureInfo.InvariantCulture), ct).ConfigureAwait(false);
             tx.Commit();
             return committed;
         }
@@ -471,10 +534,10 @@ internal sealed class SyncStore : IAsyncDisposable
     /// <summary>Marks a batch as failed (poison): kept for inspection, its batch_seq released.</summary>
     public async Task FailAsync(long id, string error, CancellationToken ct)
     {
-        await _lock.WaitAsync(ct);
+        await _lock.WaitAsync(ct).ConfigureAwait(false);
         try
         {
-            await ExecAsync(_db, null, "UPDATE batches SET status=2, seq=NULL, attempts=attempts+1, last_error=$e WHERE id=$id", ct, ("$e", error), ("$id", id));
+            await ExecAsync(_db, null, "UPDATE batches SET status=2, seq=NULL, attempts=attempts+1, last_error=$e WHERE id=$id", ct, ("$e", error), ("$id", id)).ConfigureAwait(false);
         }
         finally
         {
@@ -485,16 +548,16 @@ internal sealed class SyncStore : IAsyncDisposable
     /// <summary>Records a failed attempt of the given batches.</summary>
     public async Task RecordAttemptFailureAsync(IReadOnlyCollection<long> ids, string error, DateTimeOffset nextAttempt, CancellationToken ct)
     {
-        await _lock.WaitAsync(ct);
+        await _lock.WaitAsync(ct).ConfigureAwait(false);
         try
         {
             using var tx = _db.BeginTransaction();
             foreach (var id in ids)
             {
-                await ExecAsync(_db, tx, "UPDATE batches SET attempts=attempts+1, last_error=$e WHERE id=$id", ct, ("$e", error), ("$id", id));
+                await ExecAsync(_db, tx, "UPDATE batches SET attempts=attempts+1, last_error=$e WHERE id=$id", ct, ("$e", error), ("$id", id)).ConfigureAwait(false);
             }
 
-            await ExecAsync(_db, tx, "UPDATE batches SET next_attempt_ms=$n WHERE status IN (0,1)", ct, ("$n", nextAttempt.ToUnixTimeMilliseconds()));
+            await ExecAsync(_db, tx, "UPDATE batches SET next_attempt_ms=$n WHERE status IN (0,1)", ct, ("$n", nextAttempt.ToUnixTimeMilliseconds())).ConfigureAwait(false);
             tx.Commit();
         }
         finally
@@ -506,10 +569,10 @@ internal sealed class SyncStore : IAsyncDisposable
     /// <summary>Moves every failed batch back to pending. Returns how many.</summary>
     public async Task<int> RetryFailedAsync(CancellationToken ct)
     {
-        await _lock.WaitAsync(ct);
+        await _lock.WaitAsync(ct).ConfigureAwait(false);
         try
         {
-            return await ExecAsync(_db, null, "UPDATE batches SET status=0, seq=NULL, attempts=0, next_attempt_ms=$n WHERE status=2", ct, ("$n", NowMs));
+            return await ExecAsync(_db, null, "UPDATE batches SET status=0, seq=NULL, attempts=0, next_attempt_ms=$n WHERE status=2", ct, ("$n", NowMs)).ConfigureAwait(false);
         }
         finally
         {
@@ -519,7 +582,7 @@ internal sealed class SyncStore : IAsyncDisposable
 
     public async Task<IReadOnlyList<QueuedBatchInfo>> ListAsync(QueuedBatchStatus? status, int limit, CancellationToken ct)
     {
-        await _lock.WaitAsync(ct);
+        await _lock.WaitAsync(ct).ConfigureAwait(false);
         try
         {
             using var cmd = Command(null, status is null
@@ -532,8 +595,8 @@ internal sealed class SyncStore : IAsyncDisposable
             }
 
             var list = new List<QueuedBatchInfo>();
-            using var r = await cmd.ExecuteReaderAsync(ct);
-            while (await r.ReadAsync(ct))
+            using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            while (await r.ReadAsync(ct).ConfigureAwait(false))
             {
                 IReadOnlyList<SourceAnchor> anchors = r.IsDBNull(9) ? [] : [.. Batch.Parser.ParseFrom((byte[])r.GetValue(9)).Anchors];
                 list.Add(new QueuedBatchInfo(
@@ -553,12 +616,12 @@ internal sealed class SyncStore : IAsyncDisposable
     /// <summary>The payload of a batch (for inspection of poison batches).</summary>
     public async Task<Batch?> GetBatchAsync(long id, CancellationToken ct)
     {
-        await _lock.WaitAsync(ct);
+        await _lock.WaitAsync(ct).ConfigureAwait(false);
         try
         {
             using var cmd = Command(null, "SELECT payload FROM batches WHERE id=$id");
             cmd.Parameters.AddWithValue("$id", id);
-            return await cmd.ExecuteScalarAsync(ct) is byte[] bytes ? Batch.Parser.ParseFrom(bytes) : null;
+            return await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false) is byte[] bytes ? Batch.Parser.ParseFrom(bytes) : null;
         }
         finally
         {
@@ -568,24 +631,23 @@ internal sealed class SyncStore : IAsyncDisposable
 
     public async Task<QueueCounts> GetCountsAsync(CancellationToken ct)
     {
-        await _lock.WaitAsync(ct);
+        await _lock.WaitAsync(ct).ConfigureAwait(false);
         try
         {
             using var cmd = Command(null, """
                 SELECT
                   COALESCE(SUM(CASE WHEN status IN (0,1) THEN 1 ELSE 0 END),0),
                   COALESCE(SUM(CASE WHEN status IN (0,1) THEN sample_count ELSE 0 END),0),
-                  COALESCE(SUM(CASE WHEN status=1 THEN 1 ELSE 0 END),0),
                   COALESCE(SUM(CASE WHEN status=2 THEN 1 ELSE 0 END),0),
                   COALESCE(SUM(CASE WHEN status=2 THEN sample_count ELSE 0 END),0),
                   COALESCE(SUM(bytes),0),
                   MIN(CASE WHEN status IN (0,1) THEN created_ms END)
                 FROM batches
                 """);
-            using var r = await cmd.ExecuteReaderAsync(ct);
-            await r.ReadAsync(ct);
-            return new QueueCounts(r.GetInt64(0), r.GetInt64(1), r.GetInt64(2), r.GetInt64(3), r.GetInt64(4), r.GetInt64(5),
-                r.IsDBNull(6) ? null : DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(6)));
+            using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            await r.ReadAsync(ct).ConfigureAwait(false);
+            return new QueueCounts(r.GetInt64(0), r.GetInt64(1), r.GetInt64(2), r.GetInt64(3), r.GetInt64(4),
+                r.IsDBNull(5) ? null : DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(5)));
         }
         finally
         {
@@ -596,13 +658,13 @@ internal sealed class SyncStore : IAsyncDisposable
     /// <summary>Committed anchors per type.</summary>
     public async Task<IReadOnlyList<CommittedAnchor>> GetCommittedAnchorsAsync(CancellationToken ct)
     {
-        await _lock.WaitAsync(ct);
+        await _lock.WaitAsync(ct).ConfigureAwait(false);
         try
         {
             using var cmd = Command(null, "SELECT type, vendor_type, committed, committed_ms FROM anchors WHERE committed IS NOT NULL ORDER BY type, vendor_type");
             var list = new List<CommittedAnchor>();
-            using var r = await cmd.ExecuteReaderAsync(ct);
-            while (await r.ReadAsync(ct))
+            using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            while (await r.ReadAsync(ct).ConfigureAwait(false))
             {
                 list.Add(new CommittedAnchor((DataType)r.GetInt64(0), r.GetString(1), ByteString.CopyFrom((byte[])r.GetValue(2)),
                     DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(3))));
@@ -619,13 +681,13 @@ internal sealed class SyncStore : IAsyncDisposable
     /// <summary>Where to read a source from: the anchor of the newest enqueued batch for the type, else the committed one, else empty.</summary>
     public async Task<ByteString> GetReadAnchorAsync(DataType type, string vendorType, CancellationToken ct)
     {
-        await _lock.WaitAsync(ct);
+        await _lock.WaitAsync(ct).ConfigureAwait(false);
         try
         {
             using var cmd = Command(null, "SELECT COALESCE(enqueued, committed) FROM anchors WHERE type=$t AND vendor_type=$v");
             cmd.Parameters.AddWithValue("$t", (long)type);
             cmd.Parameters.AddWithValue("$v", vendorType);
-            return await cmd.ExecuteScalarAsync(ct) is byte[] bytes ? ByteString.CopyFrom(bytes) : ByteString.Empty;
+            return await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false) is byte[] bytes ? ByteString.CopyFrom(bytes) : ByteString.Empty;
         }
         finally
         {
@@ -636,11 +698,11 @@ internal sealed class SyncStore : IAsyncDisposable
     /// <summary>Runs PRAGMA integrity_check and returns its answer ("ok" when healthy).</summary>
     public async Task<string> IntegrityCheckAsync(CancellationToken ct)
     {
-        await _lock.WaitAsync(ct);
+        await _lock.WaitAsync(ct).ConfigureAwait(false);
         try
         {
             using var cmd = Command(null, "PRAGMA integrity_check");
-            return (string)(await cmd.ExecuteScalarAsync(ct))!;
+            return (string)(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
         }
         finally
         {
@@ -650,10 +712,10 @@ internal sealed class SyncStore : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _lock.WaitAsync();
+        await _lock.WaitAsync().ConfigureAwait(false);
         try
         {
-            await _db.DisposeAsync();
+            await _db.DisposeAsync().ConfigureAwait(false);
         }
         finally
         {
@@ -689,15 +751,15 @@ internal sealed class SyncStore : IAsyncDisposable
             cmd.Parameters.AddWithValue(name, value);
         }
 
-        return await cmd.ExecuteNonQueryAsync(ct);
+        return await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
 
     private async Task<Dictionary<string, string>> ReadMetaAsync(CancellationToken ct, SqliteTransaction? tx = null)
     {
         using var cmd = Command(tx, "SELECT key, value FROM meta");
         var meta = new Dictionary<string, string>(StringComparer.Ordinal);
-        using var r = await cmd.ExecuteReaderAsync(ct);
-        while (await r.ReadAsync(ct))
+        using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await r.ReadAsync(ct).ConfigureAwait(false))
         {
             meta[r.GetString(0)] = r.GetString(1);
         }
@@ -711,8 +773,8 @@ internal sealed class SyncStore : IAsyncDisposable
     private static async Task<IReadOnlyList<OutgoingBatch>> ReadOutgoingAsync(SqliteCommand cmd, CancellationToken ct)
     {
         var list = new List<OutgoingBatch>();
-        using var r = await cmd.ExecuteReaderAsync(ct);
-        while (await r.ReadAsync(ct))
+        using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await r.ReadAsync(ct).ConfigureAwait(false))
         {
             list.Add(new OutgoingBatch(r.GetInt64(0), (ulong)r.GetInt64(1), (SyncTier)r.GetInt64(2), (byte[])r.GetValue(3), r.GetInt32(4), r.GetInt64(5) != 0));
         }

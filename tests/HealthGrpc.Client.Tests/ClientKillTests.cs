@@ -29,8 +29,20 @@ public sealed class ClientKillTests(ITestOutputHelper output)
         for (var kill = 0; kill < Kills; kill++)
         {
             using var app = StartApp(db, server, "enqueue-and-sync", nextSet, SetsPerRun);
-            var reader = ReadEnqueuedAsync(app, enqueued);
-            await Task.Delay(random.Next(300, 1500));
+            var firstEnqueued = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var reader = ReadEnqueuedAsync(app, enqueued, firstEnqueued);
+            if (kill % 2 == 1)
+            {
+                // Every other run is killed only once it is enqueuing (start-up time varies a lot on a loaded machine),
+                // so some enqueues surely returned; the others may be killed anywhere, start-up included.
+                await Task.WhenAny(firstEnqueued.Task, reader).WaitAsync(TestClient.Timeout);
+                await Task.Delay(random.Next(0, 1200));
+            }
+            else
+            {
+                await Task.Delay(random.Next(300, 1500));
+            }
+
             app.Kill(entireProcessTree: true); // SIGKILL: no finally blocks, no flush, no dispose
             await app.WaitForExitAsync().WaitAsync(TestClient.Timeout);
             await reader.WaitAsync(TestClient.Timeout);
@@ -66,13 +78,18 @@ public sealed class ClientKillTests(ITestOutputHelper output)
         return Process.Start(info) ?? throw new InvalidOperationException("could not start the test app");
     }
 
-    private static async Task ReadEnqueuedAsync(Process app, SortedSet<int> enqueued)
+    private static async Task ReadEnqueuedAsync(Process app, SortedSet<int> enqueued, TaskCompletionSource firstEnqueued)
     {
         while (await app.StandardOutput.ReadLineAsync() is { } line)
         {
             if (line.StartsWith("ENQUEUED ", StringComparison.Ordinal))
             {
-                enqueued.Add(int.Parse(line.AsSpan("ENQUEUED ".Length), System.Globalization.CultureInfo.InvariantCulture));
+                lock (enqueued)
+                {
+                    enqueued.Add(int.Parse(line.AsSpan("ENQUEUED ".Length), System.Globalization.CultureInfo.InvariantCulture));
+                }
+
+                firstEnqueued.TrySetResult();
             }
         }
     }
