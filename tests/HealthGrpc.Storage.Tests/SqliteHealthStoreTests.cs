@@ -66,13 +66,13 @@ public sealed class SqliteHealthStoreTests : HealthStoreContract, IDisposable
     }
 
     [Fact]
-    public async Task ADatabaseAtThePreviousVersion_IsUpgradedOnOpen_KeepingItsData()
+    public async Task ADatabaseAtTheFirstVersion_IsUpgradedOnOpen_KeepingItsData()
     {
         var path = _directory.File("old.db");
         using (var connection = Open(path))
         {
-            SqliteSchema.Migrate(connection, SqliteSchema.LatestVersion - 1);
-            Assert.Equal(SqliteSchema.LatestVersion - 1, SqliteSchema.CurrentVersion(connection));
+            SqliteSchema.Migrate(connection, 1);
+            Assert.Equal(1, SqliteSchema.CurrentVersion(connection));
         }
 
         // Data written by the previous version (through the raw path, which only needs the core tables).
@@ -81,6 +81,7 @@ public sealed class SqliteHealthStoreTests : HealthStoreContract, IDisposable
         using (var connection = Open(path))
         {
             Assert.Null(Scalar(connection, "SELECT name FROM sqlite_master WHERE name = 'samples_user_type_start'"));
+            Assert.Null(Scalar(connection, "SELECT name FROM sqlite_master WHERE name = 'health_probe'"));
         }
 
         await using (var store = await SqliteHealthStore.OpenAsync(path, Options).T30())
@@ -92,6 +93,7 @@ public sealed class SqliteHealthStoreTests : HealthStoreContract, IDisposable
         {
             Assert.Equal(SqliteSchema.LatestVersion, SqliteSchema.CurrentVersion(connection));
             Assert.Equal("samples_user_type_start", Scalar(connection, "SELECT name FROM sqlite_master WHERE name = 'samples_user_type_start'"));
+            Assert.Equal("health_probe", Scalar(connection, "SELECT name FROM sqlite_master WHERE name = 'health_probe'"));
             Assert.Equal(0, SqliteSchema.Migrate(connection));
         }
 

@@ -52,7 +52,7 @@ internal sealed class BatchValidator(IngestLimits limits, TimeProvider clock)
                 var sample = set.Samples[sampleIndex];
                 SampleRecord? record = null;
                 var problem = setProblem
-                    ?? NormalizeSample(set, sample, $"sample_sets[{setIndex}].samples[{sampleIndex}]", rule, conversion, source, baseMs, latestStart, out record);
+                    ?? NormalizeSample(set, sample, new FieldPath("sample_sets", setIndex, ".samples", sampleIndex), rule, conversion, source, baseMs, latestStart, out record);
                 if (problem is { } p)
                 {
                     result.Rejections.Add(new ItemRejection(ItemKind.Sample, index, p));
@@ -78,11 +78,11 @@ internal sealed class BatchValidator(IngestLimits limits, TimeProvider clock)
             ?? CheckSource(set.Source)
             ?? (set.BaseTime is null
                 ? (set.Samples.Count > 0 ? new Problem(RejectReason.MissingTime, $"sample_sets[{setIndex}] has samples but no base_time.") : null)
-                : TimeRange.ToUnixMs(set.BaseTime, $"sample_sets[{setIndex}].base_time", out baseMs));
+                : TimeRange.ToUnixMs(set.BaseTime, new FieldPath("sample_sets", setIndex, Member: ".base_time"), out baseMs));
     }
 
     private static Problem? NormalizeSample(
-        SampleSet set, Sample sample, string field, TypeRule rule, UnitConversion conversion, SourceRecord source, long baseMs, long latestStart,
+        SampleSet set, Sample sample, FieldPath field, TypeRule rule, UnitConversion conversion, SourceRecord source, long baseMs, long latestStart,
         out SampleRecord? record)
     {
         record = null;
@@ -142,7 +142,7 @@ internal sealed class BatchValidator(IngestLimits limits, TimeProvider clock)
             return startProblem with { Message = $"{field}: {startProblem.Message}" };
         }
 
-        if (TimeRange.CheckStored(start, $"{field}.start_offset_ms: start (base_time + start_offset_ms)", latestStart) is { } earlyProblem)
+        if (TimeRange.CheckStored(start, field.With(".start_offset_ms: start (base_time + start_offset_ms)"), latestStart) is { } earlyProblem)
         {
             return earlyProblem;
         }
@@ -249,7 +249,7 @@ internal sealed class BatchValidator(IngestLimits limits, TimeProvider clock)
             return new Problem(RejectReason.OversizeSeries, $"series has {count} points; at most {limits.MaxPointsPerSeries}.");
         }
 
-        var timeProblem = TimeRange.ToUnixMs(series.StartTime!, $"series[{index}].start_time", out var startMs);
+        var timeProblem = TimeRange.ToUnixMs(series.StartTime!, new FieldPath("series", index, Member: ".start_time"), out var startMs);
         timeProblem ??= CheckSeriesColumns(series, index, count, startMs, latestStart);
         if (timeProblem is not null)
         {
@@ -288,8 +288,8 @@ internal sealed class BatchValidator(IngestLimits limits, TimeProvider clock)
             return startProblem with { Message = $"series[{index}]: {startProblem.Message}" };
         }
 
-        var rangeProblem = TimeRange.CheckStored(points[0].UnixMilliseconds, $"series[{index}] first point", latestStart)
-            ?? TimeRange.CheckStored(points[^1].UnixMilliseconds, $"series[{index}] last point", latestStart);
+        var rangeProblem = TimeRange.CheckStored(points[0].UnixMilliseconds, new FieldPath("series", index, Member: " first point"), latestStart)
+            ?? TimeRange.CheckStored(points[^1].UnixMilliseconds, new FieldPath("series", index, Member: " last point"), latestStart);
         if (rangeProblem is not null)
         {
             return rangeProblem;
@@ -427,7 +427,7 @@ internal sealed class BatchValidator(IngestLimits limits, TimeProvider clock)
             return problem;
         }
 
-        if (TimeRange.ToUnixMs(waveform.StartTime!, $"waveforms[{index}].start_time", out var start) is { } timeProblem)
+        if (TimeRange.ToUnixMs(waveform.StartTime!, new FieldPath("waveforms", index, Member: ".start_time"), out var start) is { } timeProblem)
         {
             return timeProblem;
         }
@@ -437,7 +437,7 @@ internal sealed class BatchValidator(IngestLimits limits, TimeProvider clock)
             return startProblem with { Message = $"waveforms[{index}]: {startProblem.Message}" };
         }
 
-        if (TimeRange.CheckStored(start, $"waveforms[{index}].start_time", latestStart) is { } rangeProblem)
+        if (TimeRange.CheckStored(start, new FieldPath("waveforms", index, Member: ".start_time"), latestStart) is { } rangeProblem)
         {
             return rangeProblem;
         }
@@ -482,7 +482,7 @@ internal sealed class BatchValidator(IngestLimits limits, TimeProvider clock)
 
             var deletedAt = now;
             if (deletion.DeletedTime is not null
-                && TimeRange.ToStoredUnixMs(deletion.DeletedTime, $"deletions[{index}].deleted_time", latestStart, out deletedAt) is { } timeProblem)
+                && TimeRange.ToStoredUnixMs(deletion.DeletedTime, new FieldPath("deletions", index, Member: ".deleted_time"), latestStart, out deletedAt) is { } timeProblem)
             {
                 result.Rejections.Add(new ItemRejection(ItemKind.Deletion, index, timeProblem));
                 continue;
@@ -511,7 +511,7 @@ internal sealed class BatchValidator(IngestLimits limits, TimeProvider clock)
 
             var modifiedMs = 0L;
             if (record.ModifiedTime is not null
-                && TimeRange.ToStoredUnixMs(record.ModifiedTime, $"records[{index}].modified_time", latestStart, out modifiedMs) is { } timeProblem)
+                && TimeRange.ToStoredUnixMs(record.ModifiedTime, new FieldPath("records", index, Member: ".modified_time"), latestStart, out modifiedMs) is { } timeProblem)
             {
                 result.Rejections.Add(new ItemRejection(ItemKind.Record, index, timeProblem));
                 continue;

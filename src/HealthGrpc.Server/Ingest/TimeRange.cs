@@ -28,7 +28,7 @@ internal static class TimeRange
     /// A wire timestamp as Unix milliseconds (nanos truncated toward earlier time), or the problem with it. Any valid
     /// timestamp converts: the result is within ±2^48 ms, so adding a validated offset cannot wrap.
     /// </summary>
-    public static Problem? ToUnixMs(Timestamp timestamp, string field, out long unixMs)
+    public static Problem? ToUnixMs(Timestamp timestamp, FieldPath field, out long unixMs)
     {
         unixMs = 0;
         if (timestamp.Nanos is < 0 or > 999_999_999)
@@ -47,11 +47,11 @@ internal static class TimeRange
     }
 
     /// <summary>A wire timestamp the server stores as is: valid and within <see cref="Earliest"/>..<paramref name="latestMs"/>.</summary>
-    public static Problem? ToStoredUnixMs(Timestamp timestamp, string field, long latestMs, out long unixMs) =>
+    public static Problem? ToStoredUnixMs(Timestamp timestamp, FieldPath field, long latestMs, out long unixMs) =>
         ToUnixMs(timestamp, field, out unixMs) ?? CheckStored(unixMs, field, latestMs);
 
     /// <summary>Whether a computed time may be stored: within <see cref="Earliest"/>..<paramref name="latestMs"/>.</summary>
-    public static Problem? CheckStored(long unixMs, string field, long latestMs) =>
+    public static Problem? CheckStored(long unixMs, FieldPath field, long latestMs) =>
         unixMs < Earliest || unixMs > latestMs
             ? new Problem(RejectReason.TimeOutOfRange,
                 $"{field} {Describe(unixMs)} is outside the accepted range 1970-01-01T00:00:00Z..{Describe(latestMs)} (server clock + skew).")
