@@ -38,20 +38,7 @@ internal static class BatchBuilder
                 }
                 else
                 {
-                    var part = new SampleSet
-                    {
-                        Type = set.Type,
-                        VendorType = set.VendorType,
-                        Unit = set.Unit,
-                        DecimalExponent = set.DecimalExponent,
-                        Source = set.Source,
-                        BaseTime = set.BaseTime,
-                    };
-                    if (set.HasZoneOffsetMinutes)
-                    {
-                        part.ZoneOffsetMinutes = set.ZoneOffsetMinutes;
-                    }
-
+                    var part = Header(set);
                     for (var i = 0; i < take; i++)
                     {
                         part.Samples.Add(set.Samples[offset + i]);
