@@ -38,7 +38,7 @@ internal static class BatchBuilder
                 }
                 else
                 {
-                    var part = Header(set);
+                    var part = BatchSplitter.Header(set);
                     for (var i = 0; i < take; i++)
                     {
                         part.Samples.Add(set.Samples[offset + i]);
@@ -271,7 +271,8 @@ internal static class BatchSplitter
 
     private static Batch NewChunk(Batch batch) => new() { Atomic = batch.Atomic, Priority = batch.Priority };
 
-    private static SampleSet Header(SampleSet set)
+    /// <summary>A sample set with <paramref name="set"/>'s header (type, unit, source, base time, zone) and no samples.</summary>
+    internal static SampleSet Header(SampleSet set)
     {
         var part = new SampleSet
         {
