@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "npm packages (buf, grpc-js interop peers)"
+step "npm packages (buf, grpc-js vendor suite)"
 # Exactly the versions in package-lock.json (buf, grpc-js, proto-loader), or fail.
 npm ci --no-audit --no-fund --loglevel=error
 
