@@ -22,14 +22,18 @@ internal static class StatusMapper
         // Nothing of the batch was stored: the client keeps it queued and retries with backoff.
         HealthStoreUnavailableException unavailable => new RpcException(new Grpc.Core.Status(StatusCode.Unavailable,
             $"storage unavailable, retry later: {unavailable.Message}")),
-        InvalidProtocolBufferException malformed => WithDetail(StatusCode.InvalidArgument,
-            $"the request message is not valid protobuf for this method: {malformed.Message}",
-            new ErrorDetail { Reason = ErrorReason.ProtocolViolation }),
+        InvalidProtocolBufferException malformed => MalformedRequest("the request message", malformed.Message).ToRpcException(),
         _ => null,
     };
 
-    private static RpcException WithDetail(StatusCode code, string message, ErrorDetail detail) =>
-        new Google.Rpc.Status { Code = (int)code, Message = message, Details = { Any.Pack(detail) } }.ToRpcException();
+    /// <summary>INVALID_ARGUMENT with PROTOCOL_VIOLATION for bytes that do not parse as the method's request type.</summary>
+    public static Google.Rpc.Status MalformedRequest(string what, string parseError) =>
+        Rich(StatusCode.InvalidArgument, $"{what} is not valid protobuf for this method: {parseError}", new ErrorDetail { Reason = ErrorReason.ProtocolViolation });
+
+    private static RpcException WithDetail(StatusCode code, string message, ErrorDetail detail) => Rich(code, message, detail).ToRpcException();
+
+    private static Google.Rpc.Status Rich(StatusCode code, string message, ErrorDetail detail) =>
+        new() { Code = (int)code, Message = message, Details = { Any.Pack(detail) } };
 
     private static StatusCode CodeFor(ErrorReason reason) => reason switch
     {

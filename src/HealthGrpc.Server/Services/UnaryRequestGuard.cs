@@ -1,9 +1,7 @@
 using System.Buffers;
 using Google.Protobuf;
 using Google.Protobuf.Reflection;
-using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
-using HealthGrpc.Contracts.V1;
 using HealthGrpc.Server.Ingest;
 
 namespace HealthGrpc.Server.Services;
@@ -26,12 +24,8 @@ internal sealed class UnaryRequestGuard(RequestDelegate next, IngestLimits limit
         if (RequestTypes.TryGetValue(context.Request.Path.Value ?? string.Empty, out var requestType)
             && await FirstMessageErrorAsync(context, requestType).ConfigureAwait(false) is { } error)
         {
-            var status = new Google.Rpc.Status
-            {
-                Code = (int)StatusCode.InvalidArgument,
-                Message = $"the request is not a valid {requestType.FullName}: {error}",
-                Details = { Any.Pack(new ErrorDetail { Reason = ErrorReason.ProtocolViolation }) },
-            };
+            // The same status the interceptor gives a malformed streamed message (StatusMapper), written before grpc-dotnet runs.
+            var status = StatusMapper.MalformedRequest($"the {requestType.FullName}", error);
             context.Response.Headers["grpc-status-details-bin"] = Convert.ToBase64String(status.ToByteArray()).TrimEnd('=');
             await Auth.GrpcTrailersOnly.WriteAsync(context.Response, StatusCode.InvalidArgument, status.Message).ConfigureAwait(false);
             return;
