@@ -92,7 +92,7 @@ public sealed class SqliteHealthStoreTests : HealthStoreContract, IDisposable
         using (var connection = Open(path))
         {
             Assert.Equal(SqliteSchema.LatestVersion, SqliteSchema.CurrentVersion(connection));
-            Assert.Equal("samples_user_type_start", Scalar(connection, "SELECT name FROM sqlite_master WHERE name = 'samples_user_type_start'"));
+            Assert.Equal("samples_user_uuid", Scalar(connection, "SELECT name FROM sqlite_master WHERE name = 'samples_user_uuid'"));
             Assert.Equal("health_probe", Scalar(connection, "SELECT name FROM sqlite_master WHERE name = 'health_probe'"));
             Assert.Equal(0, SqliteSchema.Migrate(connection));
         }

@@ -180,7 +180,53 @@ public static class SqliteSchema
                 probed_ms INTEGER NOT NULL
             );
             """),
+        // Samples clustered by time per user and type: ingest of new data appends to the end of each (user, type) run
+        // and a time-range read is one sequential scan, instead of random pages of a table keyed by a random uuid.
+        // seq completes the key (unique per user; two samples may share a start). The (user, uuid) promise moves to
+        // a unique index: its entries are ~1/3 of a row, so its random pages stay cached far longer than the old
+        // table's. Same column names as before; every row is copied in key order.
+        new(4, "samples_clustered_by_time", SamplesTable("samples_clustered") + """
+            INSERT INTO samples_clustered (user_ref, type, start_ms, seq, uuid, vendor_type, end_ms, zone, quantity,
+                                           category, unit_ref, source_ref, device_ref, sync_id, sync_version, metadata)
+            SELECT user_ref, type, start_ms, seq, uuid, vendor_type, end_ms, zone, quantity,
+                   category, unit_ref, source_ref, device_ref, sync_id, sync_version, metadata
+            FROM samples ORDER BY user_ref, type, start_ms, seq;
+            DROP TABLE samples;
+            ALTER TABLE samples_clustered RENAME TO samples;
+            """ + SamplesIndexes),
     ];
+
+    /// <summary>The samples table of migration 4 under <paramref name="name"/> (also used by the layout benchmark).</summary>
+    public static string SamplesTable(string name) => $"""
+        CREATE TABLE {name} (
+            user_ref INTEGER NOT NULL,
+            type INTEGER NOT NULL,
+            start_ms INTEGER NOT NULL,
+            seq INTEGER NOT NULL,
+            uuid BLOB NOT NULL,
+            vendor_type TEXT,
+            end_ms INTEGER NOT NULL,
+            zone INTEGER,
+            quantity REAL,
+            category INTEGER,
+            unit_ref INTEGER NOT NULL,
+            source_ref INTEGER NOT NULL,
+            device_ref INTEGER NOT NULL,
+            sync_id TEXT,
+            sync_version INTEGER,
+            metadata TEXT,
+            PRIMARY KEY (user_ref, type, start_ms, seq)
+        ) WITHOUT ROWID;
+
+        """;
+
+    /// <summary>The secondary indexes of the samples table of migration 4: the dedup key, the change feed, sync ids.</summary>
+    public const string SamplesIndexes = """
+        CREATE UNIQUE INDEX samples_user_uuid ON samples (user_ref, uuid);
+        CREATE UNIQUE INDEX samples_user_seq ON samples (user_ref, seq);
+        CREATE UNIQUE INDEX samples_user_sync ON samples (user_ref, sync_id) WHERE sync_id IS NOT NULL;
+
+        """;
 
     /// <summary>The newest schema version.</summary>
     public static int LatestVersion => Migrations[^1].Version;
