@@ -4,7 +4,7 @@ using HealthGrpc.LoadTest;
 // healthgrpc-loadtest [scenario] [options]: see bench/README.md.
 var scenarioArg = new Argument<string>("scenario")
 {
-    Description = "custom | steady-1hz | backfill | burst-reconnect | series | ecg",
+    Description = "custom | steady-1hz | backfill | burst-reconnect | series | ecg | layouts (raw-insert limit of the samples layouts)",
     DefaultValueFactory = _ => "custom",
 };
 var devices = new Option<int?>("--devices") { Description = "Simulated devices (one Sync stream each)" };
@@ -21,13 +21,23 @@ var naive = new Option<int>("--naive-samples") { Description = "Samples for the 
 var json = new Option<long>("--json-baseline-samples") { Description = "Samples for the JSON-over-HTTP/1.1 batch endpoint baseline (default: as many as the main phase, so the store does the same work; 0 = skip)", DefaultValueFactory = _ => long.MaxValue };
 var inProc = new Option<bool>("--inproc") { Description = "Host the server in this process (CPU/RSS then include the client)" };
 var output = new Option<string?>("--json") { Description = "Append the result as one JSON line to this file" };
+var layoutSizes = new Option<string>("--layout-sizes") { Description = "layouts: comma-separated table sizes (rows) at which the insert rate is timed", DefaultValueFactory = _ => "3600000,20000000" };
+var layoutRows = new Option<int>("--layout-rows") { Description = "layouts: timed random-uuid rows at each size", DefaultValueFactory = _ => 500_000 };
+var layoutOnly = new Option<string?>("--layouts") { Description = "layouts: comma-separated layouts to run (old, new, rowid; default all)" };
 
 var root = new RootCommand("HealthGrpc end-to-end load harness")
 {
     scenarioArg, devices, rateHz, seconds, samples, batchSize, encoding, duplicateRatio, inFlight, latencyPhase, latencySeconds, naive, json, inProc, output,
+    layoutSizes, layoutRows, layoutOnly,
 };
 root.SetAction(async (parse, ct) =>
 {
+    if (parse.GetValue(scenarioArg) == "layouts")
+    {
+        var sizes = parse.GetValue(layoutSizes)!.Split(',').Select(long.Parse).ToList();
+        return LayoutComparison.Run(sizes, parse.GetValue(layoutRows), parse.GetValue(layoutOnly)?.Split(',') ?? []);
+    }
+
     var s = Settings.ForScenario(parse.GetValue(scenarioArg)!);
     s = s with
     {

@@ -325,7 +325,6 @@ public static class SqliteSchema
         DefaultTimeout = (int)Math.Ceiling(busyTimeout.TotalSeconds),
     }.ToString();
 
-    /// <summary>Opens a writer connection with the store's pragmas (WAL, synchronous=FULL, foreign_keys=ON, busy_timeout).</summary>
     /// <summary>
     /// Health data is personal: a new database file is created readable by its owner only (0600). SQLite gives the
     /// -wal and -shm files the permissions of the database file, so they follow.
@@ -352,7 +351,11 @@ public static class SqliteSchema
         }
     }
 
-    internal static SqliteConnection OpenWriter(string path, TimeSpan busyTimeout, int cacheKiB)
+    /// <summary>
+    /// Opens a writer connection with the store's pragmas (WAL, synchronous=FULL, foreign_keys=ON, busy_timeout, page
+    /// cache). Public for the benchmarks, which measure raw inserts under exactly these settings.
+    /// </summary>
+    public static SqliteConnection OpenWriter(string path, TimeSpan busyTimeout, int cacheKiB)
     {
         CreateOwnerOnly(path);
         var connection = new SqliteConnection(WriterConnectionString(path, busyTimeout));
