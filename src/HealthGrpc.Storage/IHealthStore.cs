@@ -38,6 +38,9 @@ public interface IHealthStore : IAsyncDisposable
     /// <summary>Changes of the user with sequence &gt; <paramref name="afterSequence"/>, in sequence order, at most <paramref name="limit"/>.</summary>
     Task<ChangePage> ReadChangesAsync(string userId, long afterSequence, int limit, CancellationToken ct);
 
+    /// <summary>15-minute rollups of the user's quantity samples of one type with bucket start in [fromUnixMs, toUnixMs), ordered by bucket start then source.</summary>
+    Task<IReadOnlyList<RollupRecord>> ReadRollupsAsync(string userId, int type, long fromUnixMs, long toUnixMs, CancellationToken ct);
+
     /// <summary>The user's current change sequence (the last one assigned; 0 when none or unknown user).</summary>
     Task<long> GetChangeSequenceAsync(string userId, CancellationToken ct);
 

@@ -6,7 +6,7 @@ namespace HealthGrpc.Storage.Tests;
 /// The behavior every <see cref="IHealthStore"/> must have (SQLite now, PostgreSQL later): each implementation
 /// subclasses this and provides fresh, isolated stores. Every test uses its own random user ids.
 /// </summary>
-public abstract class HealthStoreContract
+public abstract partial class HealthStoreContract
 {
     private static readonly CancellationToken None = CancellationToken.None;
 

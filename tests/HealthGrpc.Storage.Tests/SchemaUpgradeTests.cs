@@ -7,7 +7,8 @@ namespace HealthGrpc.Storage.Tests;
 
 /// <summary>
 /// Upgrading a file written by the schema before the time-clustered samples layout (migrations 1-3) in place: every
-/// row of every table survives, and the upgraded file keeps the dedup promise for the rows it had.
+/// row of every table survives, the upgraded file keeps the dedup promise for the rows it had, and the rollups of its
+/// quantity samples are built.
 /// </summary>
 public sealed class SchemaUpgradeTests : IDisposable
 {
@@ -50,6 +51,11 @@ public sealed class SchemaUpgradeTests : IDisposable
             Assert.Equal(Enumerable.Range(1, old.AliceChangeSeq).Select(i => (long)i), changes.Select(c => c.Sequence));
             Assert.Equal(AliceSamples, changes.Count(c => c.Kind == ChangeKind.Sample));
             Assert.Equal(20L, await store.CountSamplesAsync("bob", CancellationToken.None).T30());
+
+            // The rollups migration built the buckets of the samples already stored.
+            var rollups = await store.ReadRollupsAsync("alice", HeartRate, long.MinValue, long.MaxValue, CancellationToken.None).T30();
+            Assert.True(rollups.Count > 50, $"{rollups.Count} buckets");
+            ExpectedRollups.AssertEqual(ExpectedRollups.From(changes, HeartRate), rollups);
 
             // The migrated rows are still the dedup key, the tombstones still win, the sync ids still version.
             var result = (await store.CommitAsync(
@@ -95,7 +101,10 @@ public sealed class SchemaUpgradeTests : IDisposable
 
     private sealed record OldFile(IReadOnlyList<Guid> SampleUuids, Guid TombstonedUuid, string SyncId, int AliceChangeSeq);
 
-    /// <summary>Rows as the previous schema stored them (plain SQL against migrations 1-3), in a deterministic random order.</summary>
+    /// <summary>
+    /// Rows as the previous schema stored them (plain SQL against migrations 1-3), in a deterministic random order.
+    /// Quantities are multiples of 0.25, so rollup sums are exact in any summation order.
+    /// </summary>
     private static OldFile WriteOldRows(SqliteConnection connection)
     {
         var random = new Random(4);
@@ -128,7 +137,7 @@ public sealed class SchemaUpgradeTests : IDisposable
                 Bind(insert, ("$user", alice ? 1L : 2L), ("$uuid", uuid.ToByteArray(bigEndian: true)),
                     ("$seq", alice ? ++seq : i - AliceSamples + 1), ("$type", quantity ? HeartRate : SleepStage),
                     ("$vendor", i % 11 == 0 ? "vendor.x" : null), ("$start", start), ("$end", start + random.Next(0, 60_000)),
-                    ("$zone", i % 5 == 0 ? null : 60), ("$quantity", quantity ? 40 + random.NextDouble() * 100 : null),
+                    ("$zone", i % 5 == 0 ? null : 60), ("$quantity", quantity ? 40 + random.Next(0, 400) * 0.25 : null),
                     ("$category", quantity ? null : random.Next(0, 5)), ("$unit", 1L), ("$source", 1L + (i % 2)),
                     ("$device", alice ? 1L : 2L), ("$syncId", i == 3 ? syncId : i % 13 == 0 ? "sync-" + i : null),
                     ("$syncVersion", i == 3 || i % 13 == 0 ? 2L : null), ("$metadata", i % 17 == 0 ? """{"k":"v"}""" : null));

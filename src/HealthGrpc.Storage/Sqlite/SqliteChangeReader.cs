@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Data.Sqlite;
+using static HealthGrpc.Storage.Sqlite.SqliteCommands;
 
 namespace HealthGrpc.Storage.Sqlite;
 
@@ -57,7 +58,7 @@ internal static class SqliteChangeReader
 
         var take = limit + 1;
         var rows = new List<(long Seq, ChangeKind Kind, Guid? Uuid, long DeviceRef, object? Item)>();
-        var lookup = new Lookups(connection, sourceCache, unitCache);
+        var lookup = new SqliteLookups(connection, sourceCache, unitCache);
 
         ReadTable(connection, """
             SELECT seq, uuid, type, vendor_type, start_ms, end_ms, zone, quantity, category, unit_ref, source_ref,
@@ -223,60 +224,6 @@ internal static class SqliteChangeReader
         while (reader.Read())
         {
             row(reader);
-        }
-    }
-
-    private static SqliteCommand Command(SqliteConnection connection, string sql, params (string Name, object Value)[] parameters)
-    {
-        var command = connection.CreateCommand();
-        command.CommandText = sql;
-        foreach (var (name, value) in parameters)
-        {
-            command.Parameters.AddWithValue(name, value);
-        }
-
-        return command;
-    }
-
-    /// <summary>Source and unit ids to values (immutable once committed, so cached for the store's lifetime).</summary>
-    private sealed class Lookups(
-        SqliteConnection connection,
-        ConcurrentDictionary<long, SourceRecord> sources,
-        ConcurrentDictionary<long, string> units)
-    {
-        public SourceRecord Source(long id)
-        {
-            if (sources.TryGetValue(id, out var source))
-            {
-                return source;
-            }
-
-            using var command = Command(
-                connection,
-                "SELECT kind, name, manufacturer, model, hardware_version, software_version, app_id FROM sources WHERE id = $id",
-                ("$id", id));
-            using var reader = command.ExecuteReader();
-            if (!reader.Read())
-            {
-                throw new InvalidOperationException($"Source {id} is missing.");
-            }
-
-            source = new SourceRecord(
-                reader.GetInt32(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
-                reader.GetString(5), reader.GetString(6));
-            return sources.GetOrAdd(id, source);
-        }
-
-        public string Unit(long id)
-        {
-            if (units.TryGetValue(id, out var unit))
-            {
-                return unit;
-            }
-
-            using var command = Command(connection, "SELECT unit FROM units WHERE id = $id", ("$id", id));
-            unit = command.ExecuteScalar() as string ?? throw new InvalidOperationException($"Unit {id} is missing.");
-            return units.GetOrAdd(id, unit);
         }
     }
 }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
+using static HealthGrpc.Storage.Sqlite.SqliteCommands;
 
 namespace HealthGrpc.Storage.Sqlite;
 
@@ -311,18 +312,6 @@ public sealed class SqliteHealthStore : IHealthStore
         return connection;
     }
 
-    private static SqliteCommand Command(SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters)
-    {
-        var command = connection.CreateCommand();
-        command.CommandText = sql;
-        foreach (var (name, value) in parameters)
-        {
-            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
-        }
-
-        return command;
-    }
-
     public Task<string?> FindUserByTokenHashAsync(ReadOnlyMemory<byte> tokenHash, CancellationToken ct)
     {
         ct.ThrowIfCancellationRequested();
@@ -403,6 +392,13 @@ public sealed class SqliteHealthStore : IHealthStore
 
         return Task.FromResult<DeviceCheckpoint?>(
             new DeviceCheckpoint(deviceId, epoch, hwm, anchors, DateTimeOffset.FromUnixTimeMilliseconds(lastCommitMs)));
+    }
+
+    public Task<IReadOnlyList<RollupRecord>> ReadRollupsAsync(string userId, int type, long fromUnixMs, long toUnixMs, CancellationToken ct)
+    {
+        ct.ThrowIfCancellationRequested();
+        using var connection = OpenReader();
+        return Task.FromResult(SqliteRollupReader.Read(connection, userId, type, fromUnixMs, toUnixMs, _sourceCache, _unitCache));
     }
 
     public Task<long> GetChangeSequenceAsync(string userId, CancellationToken ct)

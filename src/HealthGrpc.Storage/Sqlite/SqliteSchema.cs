@@ -194,6 +194,40 @@ public static class SqliteSchema
             DROP TABLE samples;
             ALTER TABLE samples_clustered RENAME TO samples;
             """ + SamplesIndexes),
+        // Rollups per user x type x 15-minute bucket x source of the quantity samples, kept by the ingest transaction
+        // (RollupWriter); built here from the samples already stored.
+        new(5, "rollups", """
+            CREATE TABLE rollups (
+                user_ref INTEGER NOT NULL,
+                type INTEGER NOT NULL,
+                bucket_ms INTEGER NOT NULL,
+                source_ref INTEGER NOT NULL,
+                sum REAL NOT NULL,
+                count INTEGER NOT NULL,
+                min REAL NOT NULL,
+                max REAL NOT NULL,
+                first REAL NOT NULL,
+                first_ms INTEGER NOT NULL,
+                last REAL NOT NULL,
+                last_ms INTEGER NOT NULL,
+                PRIMARY KEY (user_ref, type, bucket_ms, source_ref)
+            ) WITHOUT ROWID;
+            INSERT INTO rollups (user_ref, type, bucket_ms, source_ref, sum, count, min, max, first, first_ms, last, last_ms)
+            SELECT user_ref, type, bucket_ms, source_ref, SUM(quantity), COUNT(*), MIN(quantity), MAX(quantity),
+                   first, first_ms, last, last_ms
+            FROM (
+                SELECT user_ref, type, source_ref, quantity,
+                       start_ms - ((start_ms % 900000) + 900000) % 900000 AS bucket_ms,
+                       FIRST_VALUE(quantity) OVER w AS first, FIRST_VALUE(start_ms) OVER w AS first_ms,
+                       LAST_VALUE(quantity) OVER w AS last, LAST_VALUE(start_ms) OVER w AS last_ms
+                FROM samples
+                WHERE quantity IS NOT NULL
+                WINDOW w AS (
+                    PARTITION BY user_ref, type, source_ref, start_ms - ((start_ms % 900000) + 900000) % 900000
+                    ORDER BY start_ms, seq ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+            )
+            GROUP BY user_ref, type, bucket_ms, source_ref;
+            """),
     ];
 
     /// <summary>The samples table of migration 4 under <paramref name="name"/> (also used by the layout benchmark).</summary>

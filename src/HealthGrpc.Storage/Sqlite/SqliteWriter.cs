@@ -34,6 +34,7 @@ internal sealed class SqliteWriter : IDisposable
     private readonly SqliteCommand _selectSync, _sampleExists, _insertReplaced;
     private readonly SqliteCommand _insertSeries, _insertWaveform;
     private readonly SqliteCommand _selectRecord, _insertRecord, _updateRecord;
+    private readonly RollupWriter _rollups;
 
     // Per-batch state.
     private long _userRef;
@@ -134,7 +135,9 @@ internal sealed class SqliteWriter : IDisposable
                 """,
                 ("$u", SqliteType.Integer), ("$id", SqliteType.Blob), ("$s", SqliteType.Integer), ("$t", SqliteType.Integer),
                 ("$d", SqliteType.Integer));
-            _deleteSample = Prepare("DELETE FROM samples WHERE user_ref = $u AND uuid = $id", ("$u", SqliteType.Integer), ("$id", SqliteType.Blob));
+            _deleteSample = Prepare(
+                "DELETE FROM samples WHERE user_ref = $u AND uuid = $id RETURNING type, start_ms, source_ref, quantity",
+                ("$u", SqliteType.Integer), ("$id", SqliteType.Blob));
             _deleteSeries = Prepare("DELETE FROM series WHERE user_ref = $u AND uuid = $id", ("$u", SqliteType.Integer), ("$id", SqliteType.Blob));
             _deleteWaveforms = Prepare("DELETE FROM waveforms WHERE user_ref = $u AND uuid = $id", ("$u", SqliteType.Integer), ("$id", SqliteType.Blob));
 
@@ -201,6 +204,7 @@ internal sealed class SqliteWriter : IDisposable
                 WHERE user_ref = $u AND record_type = $rt AND record_id = $ri
                 """,
                 recordParams);
+            _rollups = new RollupWriter(Prepare);
         }
         catch
         {
@@ -382,6 +386,7 @@ internal sealed class SqliteWriter : IDisposable
         var rejectedAtomic = batch.Atomic && batch.RejectedCount > 0;
         if (!rejectedAtomic)
         {
+            _rollups.BeginBatch(_userRef);
             _hasTombstones.Parameters[0].Value = _userRef;
             _userHasTombstones = (long)_hasTombstones.ExecuteScalar()! != 0;
             ApplyDeletions(batch.Deletions, ref counts);
@@ -389,6 +394,7 @@ internal sealed class SqliteWriter : IDisposable
             ApplySeries(batch.Series, ref counts);
             ApplyWaveforms(batch.Waveforms, ref counts);
             ApplyRecords(batch.Records, ref counts);
+            _rollups.Flush();
             foreach (var anchor in batch.Anchors)
             {
                 _upsertAnchor.Parameters[0].Value = _deviceRef;
@@ -476,7 +482,8 @@ internal sealed class SqliteWriter : IDisposable
             _seq++;
             counts.Accepted++;
             _userHasTombstones = true;
-            foreach (var delete in (ReadOnlySpan<SqliteCommand>)[_deleteSample, _deleteSeries, _deleteWaveforms])
+            RemoveSample(_uuid);
+            foreach (var delete in (ReadOnlySpan<SqliteCommand>)[_deleteSeries, _deleteWaveforms])
             {
                 delete.Parameters[0].Value = _userRef;
                 delete.Parameters[1].Value = _uuid;
@@ -524,9 +531,7 @@ internal sealed class SqliteWriter : IDisposable
                         continue;
                     }
 
-                    _deleteSample.Parameters[0].Value = _userRef;
-                    _deleteSample.Parameters[1].Value = oldUuid;
-                    _deleteSample.ExecuteNonQuery();
+                    RemoveSample(oldUuid);
                     if (!sameUuid)
                     {
                         _seq++;
@@ -564,6 +569,7 @@ internal sealed class SqliteWriter : IDisposable
     private int InsertSample(SampleRecord sample, string? syncId)
     {
         var insert = _insertSample;
+        var sourceRef = SourceRef(sample.Source);
         insert.Int64(1, _userRef);
         insert.Blob(2, _uuid);
         insert.Int64(3, _seq + 1);
@@ -575,12 +581,40 @@ internal sealed class SqliteWriter : IDisposable
         insert.DoubleOrNull(9, sample.Quantity);
         insert.Int64OrNull(10, sample.Category);
         insert.Int64(11, UnitRef(sample.Unit));
-        insert.Int64(12, SourceRef(sample.Source));
+        insert.Int64(12, sourceRef);
         insert.Int64(13, _deviceRef);
         insert.Text(14, syncId);
         insert.Int64OrNull(15, syncId is null ? null : unchecked((long)sample.SyncVersion));
         insert.Text(16, MetadataCodec.Encode(sample.Metadata));
-        return insert.Execute();
+        var inserted = insert.Execute();
+        if (inserted != 0 && sample.Quantity is { } quantity)
+        {
+            _rollups.Add(sample.Type, sourceRef, sample.StartUnixMs, quantity);
+        }
+
+        return inserted;
+    }
+
+    /// <summary>Deletes the user's sample with <paramref name="uuid"/> (if stored) and takes a quantity sample out of its rollup.</summary>
+    private void RemoveSample(byte[] uuid)
+    {
+        _deleteSample.Parameters[0].Value = _userRef;
+        _deleteSample.Parameters[1].Value = uuid;
+        int type;
+        long startMs, sourceRef;
+        using (var removed = _deleteSample.ExecuteReader())
+        {
+            if (!removed.Read() || removed.IsDBNull(3))
+            {
+                return;
+            }
+
+            type = removed.GetInt32(0);
+            startMs = removed.GetInt64(1);
+            sourceRef = removed.GetInt64(2);
+        }
+
+        _rollups.Removed(type, sourceRef, startMs);
     }
 
     private bool SampleExists(byte[] uuid)
