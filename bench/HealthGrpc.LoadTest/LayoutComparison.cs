@@ -45,11 +45,13 @@ internal static class LayoutComparison
             }),
     ];
 
-    public static int Run(IReadOnlyList<long> sizes, int measuredRows, IReadOnlyList<string> only)
+    public static int Run(IReadOnlyList<long> sizes, int measuredRows, IReadOnlyList<string> only, int? cacheMiB)
     {
         Console.WriteLine($"layout comparison: {Users} users x heart rate at 1 Hz, {RowsPerUserChunk:N0}-row chunks per user, " +
                           $"{RowsPerTransaction:N0}-row transactions, {measuredRows:N0} timed random-uuid rows at each size");
-        Console.WriteLine($"machine: {Environment.ProcessorCount} cores, load average {LoadAverage()}");
+        var options = new SqliteStoreOptions();
+        options = cacheMiB is { } mib ? options with { WriterCacheKiB = mib * 1024 } : options;
+        Console.WriteLine($"machine: {Environment.ProcessorCount} cores, load average {LoadAverage()}; writer page cache {options.WriterCacheKiB / 1024} MiB");
         var candidates = new List<Candidate>();
         try
         {
@@ -57,7 +59,7 @@ internal static class LayoutComparison
             {
                 if (only.Count == 0 || only.Any(name => layout.Name.StartsWith(name + ':', StringComparison.Ordinal)))
                 {
-                    candidates.Add(new Candidate(layout));
+                    candidates.Add(new Candidate(layout, options));
                 }
             }
 
@@ -115,11 +117,10 @@ internal static class LayoutComparison
     {
         private readonly SqliteConnection _connection;
 
-        public Candidate(Layout layout)
+        public Candidate(Layout layout, SqliteStoreOptions options)
         {
             Layout = layout;
             Path = ServerUnderTest.FreshDatabasePath("layout.db");
-            var options = new SqliteStoreOptions();
             _connection = SqliteSchema.OpenWriter(Path, options.BusyTimeout, options.WriterCacheKiB);
             layout.Create(_connection);
             Execute(_connection, """

@@ -23,19 +23,20 @@ var inProc = new Option<bool>("--inproc") { Description = "Host the server in th
 var output = new Option<string?>("--json") { Description = "Append the result as one JSON line to this file" };
 var layoutSizes = new Option<string>("--layout-sizes") { Description = "layouts: comma-separated table sizes (rows) at which the insert rate is timed", DefaultValueFactory = _ => "3600000,20000000" };
 var layoutRows = new Option<int>("--layout-rows") { Description = "layouts: timed random-uuid rows at each size", DefaultValueFactory = _ => 500_000 };
+var layoutCache = new Option<int?>("--layout-cache-mib") { Description = "layouts: writer page cache in MiB (default: the store's default)" };
 var layoutOnly = new Option<string?>("--layouts") { Description = "layouts: comma-separated layouts to run (old, new, rowid; default all)" };
 
 var root = new RootCommand("HealthGrpc end-to-end load harness")
 {
     scenarioArg, devices, rateHz, seconds, samples, batchSize, encoding, duplicateRatio, inFlight, latencyPhase, latencySeconds, naive, json, inProc, output,
-    layoutSizes, layoutRows, layoutOnly,
+    layoutSizes, layoutRows, layoutOnly, layoutCache,
 };
 root.SetAction(async (parse, ct) =>
 {
     if (parse.GetValue(scenarioArg) == "layouts")
     {
         var sizes = parse.GetValue(layoutSizes)!.Split(',').Select(long.Parse).ToList();
-        return LayoutComparison.Run(sizes, parse.GetValue(layoutRows), parse.GetValue(layoutOnly)?.Split(',') ?? []);
+        return LayoutComparison.Run(sizes, parse.GetValue(layoutRows), parse.GetValue(layoutOnly)?.Split(',') ?? [], parse.GetValue(layoutCache));
     }
 
     var s = Settings.ForScenario(parse.GetValue(scenarioArg)!);

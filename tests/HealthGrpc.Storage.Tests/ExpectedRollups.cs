@@ -34,6 +34,13 @@ internal static class ExpectedRollups
     {
         Assert.Equal(actual.OrderBy(r => r.BucketStartUnixMs).ToList(), actual);
         static string Key(RollupRecord r) => $"{r.BucketStartUnixMs}/{r.Source.Kind}/{r.Source.Name}";
-        Assert.Equal(expected.OrderBy(Key, StringComparer.Ordinal), actual.OrderBy(Key, StringComparer.Ordinal));
+        var want = expected.OrderBy(Key, StringComparer.Ordinal).ToList();
+        var got = actual.OrderBy(Key, StringComparer.Ordinal).ToList();
+        for (var i = 0; i < Math.Min(want.Count, got.Count); i++)
+        {
+            Assert.True(want[i] == got[i], $"rollup {i}:\n expected {want[i]}\n actual   {got[i]}");
+        }
+
+        Assert.Equal(want.Count, got.Count);
     }
 }
