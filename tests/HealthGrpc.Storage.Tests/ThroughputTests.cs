@@ -81,7 +81,11 @@ public sealed class ThroughputTests(ITestOutputHelper output) : IDisposable
         Console.WriteLine($"[storage-throughput] store={storeRate:F0} rows/s raw={rawRate:F0} rows/s ratio={storeRate / rawRate:F2} " +
                           $"store-cpu={storeCpu:F0} raw-cpu={rawCpu:F0} rows/cpu-s ratio-cpu={storeCpu / rawCpu:F2} load={LoadAverage()}");
 
-        Assert.True(storeRate > 20_000, $"CommitAsync managed only {storeRate:N0} rows/s");
+        // Relative to the raw insert of the same rows in the same run (best of two alternating rounds each), never an
+        // absolute rate: on a shared box both fall together, so only the ratio says whether the commit path regressed.
+        // It is ~0.8 on an idle 2-core box; below 0.4 the group commit costs more than the rows themselves.
+        Assert.True(storeRate >= 0.4 * rawRate,
+            $"CommitAsync managed {storeRate:N0} rows/s, {storeRate / rawRate:P0} of the raw insert's {rawRate:N0} rows/s (floor 40%)");
     }
 
     private static string LoadAverage()
