@@ -695,7 +695,7 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
             {
                 var checkpoint = await _connection.Client.GetCheckpointAsync(
                     new GetCheckpointRequest { DeviceId = device.DeviceId },
-                    new CallOptions(AuthHeaders(token), DateTime.UtcNow + _options.AckTimeout, ct));
+                    new CallOptions(AuthHeaders(token), DateTime.UtcNow + _options.AckTimeout, ct)).ResponseAsync.ConfigureAwait(false);
                 epoch = checkpoint.Device.Epoch + 1;
                 anchors.AddRange(checkpoint.Anchors);
             }

@@ -279,6 +279,7 @@ internal sealed partial class SyncStore : IAsyncDisposable
             }
 
             var now = NowMs;
+            var anchored = batches.Any(b => b.Batch.Anchors.Count > 0);
             var ids = new List<long>(batches.Count);
             using var insert = Command(tx, """
                 INSERT INTO batches(tier, status, seq, atomic, attempts, next_attempt_ms, created_ms, sample_count, bytes, anchors, payload)
@@ -302,9 +303,10 @@ internal sealed partial class SyncStore : IAsyncDisposable
                 pPayload.Value = payloads[i];
                 var id = (long)(await insert.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
                 ids.Add(id);
-                if (batch.Anchors.Count > 0)
+                if (anchored)
                 {
-                    // Its place in the anchor order: its anchors commit only after every anchored batch enqueued before it.
+                    // Its place in the anchor order: an anchor commits only when every batch of its own enqueue (the data
+                    // it covers) and of every earlier anchored enqueue is delivered or quarantined.
                     await ExecAsync(_db, tx, "UPDATE batches SET anchor_gen=id WHERE id=$id", ct, ("$id", id)).ConfigureAwait(false);
                 }
 
