@@ -40,6 +40,10 @@ public sealed partial class HealthSyncClient
             {
                 await PauseUntilCredentialsAsync(e.Token, stop).ConfigureAwait(false);
             }
+            catch (AccountMismatchException e)
+            {
+                await PauseWhileOtherAccountAsync(e, stop).ConfigureAwait(false);
+            }
             catch (FencedSyncException e)
             {
                 _state = SyncState.Fenced;
@@ -115,7 +119,7 @@ public sealed partial class HealthSyncClient
         {
             await RunSessionAsync(session, stop).ConfigureAwait(false);
         }
-        catch (Exception e) when (!stop.IsCancellationRequested && e is not UnauthenticatedSyncException and not FencedSyncException)
+        catch (Exception e) when (!stop.IsCancellationRequested && e is not UnauthenticatedSyncException and not FencedSyncException and not AccountMismatchException)
         {
             var inFlight = session.InFlight.Select(b => b.Id).ToArray();
             if (e is RpcException rpc)

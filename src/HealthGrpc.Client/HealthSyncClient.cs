@@ -38,7 +38,8 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
     private volatile SyncState _state = SyncState.Stopped;
     private volatile string? _lastError;
     private int _inFlightCap = int.MaxValue;
-    private volatile bool _probeOneAtATime; // after a non-transient failure: one batch in flight until an ack
+    private volatile bool _probeOneAtATime;
+    private int _disposed; // after a non-transient failure: one batch in flight until an ack
     private int _processingAcks; // acks, and dispatches that may quarantine, whose events are not raised yet
     private IReadOnlyCollection<long> _lastFailedIds = [];
 
@@ -96,8 +97,9 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
     public SyncState State => _state;
 
     /// <summary>
-    /// Queue, ack, anchor, retry and connection events for a UI. Raised on the engine's thread; handlers must return
-    /// quickly and must not throw (exceptions are swallowed).
+    /// Queue, ack, anchor, quarantine, retry and connection events for a UI. Raised on a thread-pool thread, never on the
+    /// caller's <see cref="SynchronizationContext"/> (a UI app marshals to its UI thread itself, e.g.
+    /// <c>Dispatcher.Dispatch</c>); handlers must return quickly and must not throw (exceptions are swallowed).
     /// </summary>
     public event EventHandler<SyncEvent>? Events;
 
@@ -125,9 +127,10 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
         var store = await SyncStore.OpenAsync(options.DatabasePath, options.TimeProvider, quarantine, cancellationToken).ConfigureAwait(false);
         try
         {
+            var account = await BindAccountAsync(store, options.AccountId, cancellationToken).ConfigureAwait(false);
             var device = await store.GetDeviceAsync(cancellationToken).ConfigureAwait(false)
                 ?? await store.InitializeDeviceAsync(options.DeviceId ?? Guid.NewGuid().ToString(), cancellationToken).ConfigureAwait(false);
-            return new HealthSyncClient(options, store, device.DeviceId);
+            return new HealthSyncClient(options, store, device.DeviceId) { AccountId = account };
         }
         catch
         {
@@ -181,7 +184,10 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
         }
     }
 
-    /// <summary>Replaces the bearer token (after sign-in or refresh) and resumes a paused engine.</summary>
+    /// <summary>
+    /// Replaces the bearer token with a refreshed one of the same account and resumes a paused engine. For a token whose
+    /// account the SDK should check, use <see cref="UpdateToken(string, string)"/>; to switch accounts, <see cref="SignOutAsync"/>.
+    /// </summary>
     public void UpdateToken(string token)
     {
         ArgumentException.ThrowIfNullOrEmpty(token);
@@ -495,9 +501,14 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
     /// <summary>Runs SQLite's <c>PRAGMA integrity_check</c> on the local store ("ok" when healthy).</summary>
     public Task<string> CheckIntegrityAsync(CancellationToken cancellationToken = default) => _store.IntegrityCheckAsync(cancellationToken);
 
-    /// <summary>Stops the engine and closes the store and the channel.</summary>
+    /// <summary>Stops the engine and closes the store and the channel (idempotent).</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         await StopAsync().ConfigureAwait(false);
         _connection.Dispose();
         await _store.DisposeAsync().ConfigureAwait(false);
@@ -630,9 +641,6 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
         }
     }
 #pragma warning restore CA1031
-
-    private async Task<string> GetTokenAsync(bool forceRefresh, CancellationToken ct) =>
-        _overrideToken ?? await _credentials.GetTokenAsync(forceRefresh, ct).ConfigureAwait(false) ?? throw new UnauthenticatedSyncException("no access token", null);
 
     private static Metadata AuthHeaders(string token) => new() { { "authorization", "Bearer " + token } };
 

@@ -22,10 +22,18 @@ public sealed class HealthSyncOptions
     /// </summary>
     public string? DeviceId { get; init; }
 
+    /// <summary>
+    /// The account (the app's stable user id, 1..256 characters) the local store belongs to: its queue, epoch and anchors.
+    /// A new store is bound to it; a store bound to another account (or opened without one) is refused with an
+    /// <see cref="AccountMismatchException"/>. Use <see cref="HealthSyncClient.DatabasePathForAccount"/> for one store per
+    /// account. Null: the store is not bound (single-account apps; the SDK then cannot tell accounts apart).
+    /// </summary>
+    public string? AccountId { get; init; }
+
     /// <summary>The bearer token source. Null: a <see cref="StaticCredentialsProvider"/> with <see cref="AccessToken"/>.</summary>
     public ICredentialsProvider? CredentialsProvider { get; init; }
 
-    /// <summary>Initial bearer token when no <see cref="CredentialsProvider"/> is given (replace with <see cref="HealthSyncClient.UpdateToken"/>).</summary>
+    /// <summary>Initial bearer token when no <see cref="CredentialsProvider"/> is given (replace with <see cref="HealthSyncClient.UpdateToken(string)"/>).</summary>
     public string? AccessToken { get; init; }
 
     /// <summary>Anchored pull sources read by <see cref="HealthSyncClient.CollectAsync"/>.</summary>

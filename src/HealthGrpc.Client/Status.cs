@@ -17,11 +17,14 @@ public enum SyncState
     /// <summary>Waiting before reconnecting (exponential backoff with jitter).</summary>
     BackingOff,
 
-    /// <summary>The server answered UNAUTHENTICATED: paused until the credentials change (<see cref="HealthSyncClient.UpdateToken"/>).</summary>
+    /// <summary>The server answered UNAUTHENTICATED: paused until the credentials change (<see cref="HealthSyncClient.UpdateToken(string)"/>).</summary>
     PausedUnauthenticated,
 
     /// <summary>A newer installation of this device exists (EPOCH_FENCED): this installation no longer syncs.</summary>
     Fenced,
+
+    /// <summary>The <see cref="IAccountCredentialsProvider"/> speaks for another account than the store's: paused, nothing is uploaded.</summary>
+    PausedAccountMismatch,
 }
 
 /// <summary>Kinds of <see cref="SyncEvent"/>.</summary>

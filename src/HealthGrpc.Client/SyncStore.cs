@@ -143,6 +143,36 @@ internal sealed partial class SyncStore : IAsyncDisposable
 
     // ---- device identity ----
 
+    /// <summary>
+    /// Binds an unbound store to <paramref name="accountId"/> (when given) and returns the account the store belongs to
+    /// (null: unbound). A bound store is never rebound.
+    /// </summary>
+    public async Task<string?> BindAccountAsync(string? accountId, CancellationToken ct)
+    {
+        await EnterAsync(ct).ConfigureAwait(false);
+        try
+        {
+            using var tx = _db.BeginTransaction();
+            var meta = await ReadMetaAsync(ct, tx).ConfigureAwait(false);
+            if (meta.TryGetValue("account_id", out var bound))
+            {
+                return bound;
+            }
+
+            if (accountId is not null)
+            {
+                await SetMetaAsync(tx, "account_id", accountId, ct).ConfigureAwait(false);
+                tx.Commit();
+            }
+
+            return accountId;
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
     /// <summary>The device row, or null when the store is new (never initialized).</summary>
     public async Task<DeviceRow?> GetDeviceAsync(CancellationToken ct)
     {
