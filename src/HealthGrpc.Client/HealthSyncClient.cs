@@ -93,6 +93,9 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
     /// <summary>Path of the local database.</summary>
     public string DatabasePath => _store.Path;
 
+    /// <summary>The local store (tests hook its SQLite connection).</summary>
+    internal SyncStore Store => _store;
+
     /// <summary>The engine's current state.</summary>
     public SyncState State => _state;
 

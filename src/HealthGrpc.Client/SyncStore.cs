@@ -85,6 +85,9 @@ internal sealed partial class SyncStore : IAsyncDisposable
 
     public string Path { get; private init; } = "";
 
+    /// <summary>The connection (tests install SQLite hooks on it).</summary>
+    internal SqliteConnection Connection => _db;
+
     public required QuarantinePolicy Quarantine { get; init; }
 
     public static async Task<SyncStore> OpenAsync(string path, TimeProvider clock, QuarantinePolicy quarantine, CancellationToken ct)
