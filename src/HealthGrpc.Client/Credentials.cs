@@ -10,7 +10,7 @@ public interface ICredentialsProvider
     ValueTask<string?> GetTokenAsync(bool forceRefresh, CancellationToken cancellationToken);
 }
 
-/// <summary>A fixed token that the app replaces with <see cref="HealthSyncClient.UpdateToken"/>.</summary>
+/// <summary>A fixed token that the app replaces with <see cref="HealthSyncClient.UpdateToken(string)"/>.</summary>
 public sealed class StaticCredentialsProvider : ICredentialsProvider
 {
     private volatile string? _token;

@@ -40,6 +40,10 @@ public sealed partial class HealthSyncClient
             {
                 await PauseUntilCredentialsAsync(e.Token, stop).ConfigureAwait(false);
             }
+            catch (AccountMismatchException e)
+            {
+                await PauseWhileOtherAccountAsync(e, stop).ConfigureAwait(false);
+            }
             catch (FencedSyncException e)
             {
                 _state = SyncState.Fenced;
@@ -115,7 +119,7 @@ public sealed partial class HealthSyncClient
         {
             await RunSessionAsync(session, stop).ConfigureAwait(false);
         }
-        catch (Exception e) when (!stop.IsCancellationRequested && e is not UnauthenticatedSyncException and not FencedSyncException)
+        catch (Exception e) when (!stop.IsCancellationRequested && e is not UnauthenticatedSyncException and not FencedSyncException and not AccountMismatchException)
         {
             var inFlight = session.InFlight.Select(b => b.Id).ToArray();
             if (e is RpcException rpc)
@@ -139,10 +143,23 @@ public sealed partial class HealthSyncClient
                     case StatusCode.ResourceExhausted when detail?.Reason == ErrorReason.TooManyInFlight:
                         _inFlightCap = Math.Max(1, session.Cap / 2);
                         break;
-                    case StatusCode.InvalidArgument or StatusCode.ResourceExhausted when session.Welcomed && session.InFlight.TryPeek(out var head):
-                        // The server refused the oldest unacknowledged batch itself (too large, malformed): it is poison.
-                        await PoisonAsync(head, null, $"{rpc.StatusCode}: {rpc.Status.Detail}").ConfigureAwait(false);
+                    case StatusCode.ResourceExhausted when detail?.Reason == ErrorReason.BatchTooLarge && session.Welcomed && session.InFlight.TryPeek(out var head):
+                        // The server refused the oldest unacknowledged batch itself as too large (beyond its Welcome limits).
+                        await QuarantineAsync(head, $"{rpc.StatusCode}: {rpc.Status.Detail}").ConfigureAwait(false);
                         session.Acked++;
+                        break;
+                    case var code when IsNonTransient(code) && session.Welcomed && session.InFlight.TryPeek(out var head):
+                        // Acks come in batch_seq order, so the oldest unacknowledged batch is the one the server failed on.
+                        // Retried a bounded number of times (one batch at a time, so the next failure is attributed
+                        // exactly), then quarantined with the error: it must not block the queue forever.
+                        _probeOneAtATime = true;
+                        var failures = await _store.RecordNonTransientFailureAsync(head.Id, $"{rpc.StatusCode}: {rpc.Status.Detail}", CancellationToken.None).ConfigureAwait(false);
+                        if (failures >= _options.MaxNonTransientAttempts)
+                        {
+                            await QuarantineAsync(head, $"{rpc.StatusCode} {failures} times, last: {rpc.Status.Detail}").ConfigureAwait(false);
+                            session.Acked++;
+                        }
+
                         break;
                 }
             }
@@ -165,6 +182,15 @@ public sealed partial class HealthSyncClient
             throw new TransientSyncException(e.Message, e);
         }
     }
+
+    /// <summary>
+    /// Statuses that a resend of the same batch will likely meet again (a bug, a malformed batch, a server that cannot
+    /// handle it): bounded by <see cref="HealthSyncOptions.MaxNonTransientAttempts"/>. The others (UNAVAILABLE,
+    /// RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED, ABORTED, CANCELLED) and transport failures back off without bound.
+    /// </summary>
+    private static bool IsNonTransient(StatusCode code) => code is StatusCode.Internal or StatusCode.Unknown or StatusCode.InvalidArgument
+        or StatusCode.DataLoss or StatusCode.Unimplemented or StatusCode.OutOfRange or StatusCode.FailedPrecondition
+        or StatusCode.PermissionDenied or StatusCode.NotFound or StatusCode.AlreadyExists;
 
     private async Task RunSessionAsync(SessionState session, CancellationToken stop)
     {
@@ -198,7 +224,7 @@ public sealed partial class HealthSyncClient
             var welcome = responses.Current.Welcome;
             session.Welcomed = true;
             var serverCap = welcome.Limits?.MaxBatchesInFlight is > 0 ? (int)welcome.Limits.MaxBatchesInFlight : int.MaxValue;
-            session.Cap = Math.Max(1, Math.Min(Math.Min(_options.MaxBatchesInFlight, serverCap), _inFlightCap));
+            session.Cap = _probeOneAtATime ? 1 : Math.Max(1, Math.Min(Math.Min(_options.MaxBatchesInFlight, serverCap), _inFlightCap));
             session.MaxSamples = welcome.Limits?.MaxSamplesPerBatch is > 0 and <= int.MaxValue ? (int)welcome.Limits.MaxSamplesPerBatch : int.MaxValue;
             session.MaxBytes = welcome.Limits?.MaxMessageBytes is > 0 and <= int.MaxValue ? (int)welcome.Limits.MaxMessageBytes : int.MaxValue;
             var renumbered = await _store.RenumberAsync(welcome.HighWaterMark, stop).ConfigureAwait(false);
@@ -336,12 +362,14 @@ public sealed partial class HealthSyncClient
                 dispatch = await _store.AssignNextAsync(session.MaxSamples, session.MaxBytes, ct).ConfigureAwait(false);
                 foreach (var q in dispatch?.Quarantined ?? [])
                 {
-                    Emit(new SyncEvent { Kind = SyncEventKind.Failed, BatchId = q.Id, Tier = q.Tier, SampleCount = q.Items, Message = q.Reason });
+                    Emit(new SyncEvent { Kind = SyncEventKind.Quarantined, BatchId = q.Id, Tier = q.Tier, SampleCount = q.Items, Message = q.Reason });
                     if (_waiters.TryGetValue(q.Id, out var waiter))
                     {
                         waiter.TrySetResult(null);
                     }
                 }
+
+                RaiseCommittedAnchors(null, null, dispatch?.CommittedAnchors ?? []);
             }
             finally
             {
@@ -386,6 +414,7 @@ public sealed partial class HealthSyncClient
 
             // Not cancellable: the ack's local transaction (remove batch, commit anchors) runs to completion.
             await HandleAckAsync(batch, ack).ConfigureAwait(false);
+            _probeOneAtATime = false; // the next session pipelines again
             session.InFlight.TryDequeue(out _);
             session.Acked++;
             session.Touch();
@@ -425,13 +454,30 @@ public sealed partial class HealthSyncClient
 
     private async Task HandleAckCoreAsync(OutgoingBatch batch, Ack ack)
     {
-        if (ack.Outcome == AckOutcome.Rejected || (batch.Atomic && ack.Rejected > 0))
+        if (batch.Atomic && ack.Rejected > 0)
         {
-            await PoisonAsync(batch, ack, DescribeRejections(ack)).ConfigureAwait(false);
+            // Rejected as a whole (or the replay of that rejection, flagged duplicate): nothing was stored. The rejected
+            // items are quarantined and the rest is requeued with the anchors, to be sent once more under a new batch_seq.
+            var requeued = await _store.RequeueRestAsync(batch.Id, ack.Rejections, DescribeRejections(ack), CancellationToken.None).ConfigureAwait(false);
+            RaiseResolution(batch, ack, requeued);
+            if (requeued.RequeuedItems > 0)
+            {
+                Emit(new SyncEvent { Kind = SyncEventKind.Requeued, BatchId = batch.Id, BatchSeq = batch.Seq, Tier = batch.Tier, SampleCount = requeued.RequeuedItems, Ack = ack, Message = DescribeRejections(ack) });
+            }
+
+            if (requeued.RequeuedItems > 0)
+            {
+                PulseProgress(); // the rest is pending again: its waiter (if any) is answered by the rest's ack
+            }
+            else
+            {
+                CompleteWaiter(batch.Id, ack);
+            }
+
             return;
         }
 
-        var anchors = await _store.CompleteAsync(batch.Id, CancellationToken.None).ConfigureAwait(false);
+        var resolution = await _store.CompleteAsync(batch.Id, ack.Rejections, CancellationToken.None).ConfigureAwait(false);
         Emit(new SyncEvent
         {
             Kind = SyncEventKind.Acked,
@@ -442,24 +488,43 @@ public sealed partial class HealthSyncClient
             Ack = ack,
             Message = ack.Rejected > 0 ? DescribeRejections(ack) : null,
         });
-        foreach (var anchor in anchors)
-        {
-            Emit(new SyncEvent { Kind = SyncEventKind.AnchorCommitted, BatchId = batch.Id, BatchSeq = batch.Seq, Anchor = anchor });
-        }
-
-        if (_waiters.TryGetValue(batch.Id, out var waiter))
-        {
-            waiter.TrySetResult(ack);
-        }
-
-        PulseProgress();
+        RaiseResolution(batch, ack, resolution);
+        CompleteWaiter(batch.Id, ack);
     }
 
-    private async Task PoisonAsync(OutgoingBatch batch, Ack? ack, string reason)
+    /// <summary>Quarantines a whole batch (non-transient failures exhausted, or refused as too large by the server).</summary>
+    private async Task QuarantineAsync(OutgoingBatch batch, string reason)
     {
-        await _store.FailAsync(batch.Id, reason, CancellationToken.None).ConfigureAwait(false);
-        Emit(new SyncEvent { Kind = SyncEventKind.Failed, BatchId = batch.Id, BatchSeq = batch.Seq, Tier = batch.Tier, SampleCount = batch.SampleCount, Ack = ack, Message = reason });
-        if (_waiters.TryGetValue(batch.Id, out var waiter))
+        var resolution = await _store.QuarantineAsync(batch.Id, reason, CancellationToken.None).ConfigureAwait(false);
+        RaiseResolution(batch, null, resolution);
+        CompleteWaiter(batch.Id, null);
+    }
+
+    private void RaiseResolution(OutgoingBatch batch, Ack? ack, Resolution resolution)
+    {
+        foreach (var q in resolution.Quarantined)
+        {
+            Emit(new SyncEvent { Kind = SyncEventKind.Quarantined, BatchId = q.Id, BatchSeq = batch.Seq, Tier = q.Tier, SampleCount = q.Items, Ack = ack, Message = q.Reason });
+        }
+
+        RaiseCommittedAnchors(batch.Id, batch.Seq, resolution.CommittedAnchors);
+        if (resolution.Purged > 0)
+        {
+            Emit(new SyncEvent { Kind = SyncEventKind.QuarantinePurged, SampleCount = resolution.Purged, Message = $"{resolution.Purged} quarantined batches past the retention policy were deleted" });
+        }
+    }
+
+    private void RaiseCommittedAnchors(long? batchId, ulong? seq, IReadOnlyList<SourceAnchor> anchors)
+    {
+        foreach (var anchor in anchors)
+        {
+            Emit(new SyncEvent { Kind = SyncEventKind.AnchorCommitted, BatchId = batchId, BatchSeq = seq, Anchor = anchor });
+        }
+    }
+
+    private void CompleteWaiter(long batchId, Ack? ack)
+    {
+        if (_waiters.TryGetValue(batchId, out var waiter))
         {
             waiter.TrySetResult(ack);
         }

@@ -38,6 +38,8 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
     private volatile SyncState _state = SyncState.Stopped;
     private volatile string? _lastError;
     private int _inFlightCap = int.MaxValue;
+    private volatile bool _probeOneAtATime;
+    private int _disposed; // after a non-transient failure: one batch in flight until an ack
     private int _processingAcks; // acks, and dispatches that may quarantine, whose events are not raised yet
     private IReadOnlyCollection<long> _lastFailedIds = [];
 
@@ -91,12 +93,16 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
     /// <summary>Path of the local database.</summary>
     public string DatabasePath => _store.Path;
 
+    /// <summary>The local store (tests hook its SQLite connection).</summary>
+    internal SyncStore Store => _store;
+
     /// <summary>The engine's current state.</summary>
     public SyncState State => _state;
 
     /// <summary>
-    /// Queue, ack, anchor, retry and connection events for a UI. Raised on the engine's thread; handlers must return
-    /// quickly and must not throw (exceptions are swallowed).
+    /// Queue, ack, anchor, quarantine, retry and connection events for a UI. Raised on a thread-pool thread, never on the
+    /// caller's <see cref="SynchronizationContext"/> (a UI app marshals to its UI thread itself, e.g.
+    /// <c>Dispatcher.Dispatch</c>); handlers must return quickly and must not throw (exceptions are swallowed).
     /// </summary>
     public event EventHandler<SyncEvent>? Events;
 
@@ -118,12 +124,16 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
         CheckTransportSecurity(options);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxSamplesPerBatch, 1, nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxBatchesInFlight, 1, nameof(options));
-        var store = await SyncStore.OpenAsync(options.DatabasePath, options.TimeProvider, cancellationToken).ConfigureAwait(false);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxNonTransientAttempts, 1, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxQuarantinedBatches, 0, nameof(options));
+        var quarantine = new QuarantinePolicy(options.QuarantineRetention, options.MaxQuarantinedBatches);
+        var store = await SyncStore.OpenAsync(options.DatabasePath, options.TimeProvider, quarantine, cancellationToken).ConfigureAwait(false);
         try
         {
+            var account = await BindAccountAsync(store, options.AccountId, cancellationToken).ConfigureAwait(false);
             var device = await store.GetDeviceAsync(cancellationToken).ConfigureAwait(false)
                 ?? await store.InitializeDeviceAsync(options.DeviceId ?? Guid.NewGuid().ToString(), cancellationToken).ConfigureAwait(false);
-            return new HealthSyncClient(options, store, device.DeviceId);
+            return new HealthSyncClient(options, store, device.DeviceId) { AccountId = account };
         }
         catch
         {
@@ -177,7 +187,10 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
         }
     }
 
-    /// <summary>Replaces the bearer token (after sign-in or refresh) and resumes a paused engine.</summary>
+    /// <summary>
+    /// Replaces the bearer token with a refreshed one of the same account and resumes a paused engine. For a token whose
+    /// account the SDK should check, use <see cref="UpdateToken(string, string)"/>; to switch accounts, <see cref="SignOutAsync"/>.
+    /// </summary>
     public void UpdateToken(string token)
     {
         ArgumentException.ThrowIfNullOrEmpty(token);
@@ -392,7 +405,7 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
         return await GetStatusAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Waits until no batch is pending or in flight (failed batches are not waited for). Starts the engine if needed.</summary>
+    /// <summary>Waits until no batch is pending or in flight (quarantined batches are not waited for). Starts the engine if needed.</summary>
     /// <exception cref="InvalidOperationException">The installation is fenced: it will never drain.</exception>
     public async Task WaitUntilDrainedAsync(CancellationToken cancellationToken = default)
     {
@@ -437,8 +450,8 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
             Epoch = device?.Epoch ?? 0,
             PendingBatches = counts.PendingBatches,
             PendingSamples = counts.PendingSamples,
-            FailedBatches = counts.FailedBatches,
-            FailedSamples = counts.FailedSamples,
+            QuarantinedBatches = counts.QuarantinedBatches,
+            QuarantinedSamples = counts.QuarantinedSamples,
             QueuedBytes = counts.QueuedBytes,
             OldestPendingAge = counts.OldestPending is { } oldest ? now - oldest : null,
             LastSuccessfulSync = lastSync is null ? null : DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(lastSync)),
@@ -455,14 +468,35 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
     public Task<IReadOnlyList<QueuedBatchInfo>> GetQueuedBatchesAsync(QueuedBatchStatus? status = null, int limit = 100, CancellationToken cancellationToken = default) =>
         _store.ListAsync(status, limit, cancellationToken);
 
-    /// <summary>The content of a queued batch (e.g. a poison batch, to inspect the rejected items), or null.</summary>
+    /// <summary>The content of a queued batch (e.g. a quarantined one), or null.</summary>
     public Task<Batch?> GetQueuedBatchContentAsync(long batchId, CancellationToken cancellationToken = default) =>
         _store.GetBatchAsync(batchId, cancellationToken);
 
-    /// <summary>Moves every failed (poison) batch back to pending so that it is sent again. Returns how many.</summary>
-    public async Task<int> RetryFailedAsync(CancellationToken cancellationToken = default)
+    /// <summary>
+    /// The quarantine, oldest first: what the SDK holds instead of delivering, each with its reason (and the server's
+    /// reason code for a rejected item). Page with <paramref name="afterId"/> (the last <see cref="QuarantinedItem.Id"/> seen).
+    /// </summary>
+    public Task<IReadOnlyList<QuarantinedItem>> GetQuarantineAsync(long afterId = 0, int limit = 1000, CancellationToken cancellationToken = default)
     {
-        var n = await _store.RetryFailedAsync(cancellationToken).ConfigureAwait(false);
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        return _store.GetQuarantineAsync(afterId, limit, cancellationToken);
+    }
+
+    /// <summary>
+    /// Writes the whole quarantine to <paramref name="destination"/> as JSON lines (UTF-8), one object per quarantined
+    /// batch: <c>id</c>, <c>tier</c>, <c>items</c>, <c>reason</c>, <c>rejectReason</c>, <c>enqueuedAt</c>,
+    /// <c>quarantinedAt</c> and <c>content</c> (the batch in the protobuf JSON mapping). Returns how many were written.
+    /// </summary>
+    public Task<int> ExportQuarantineAsync(Stream destination, CancellationToken cancellationToken = default) =>
+        QuarantineExport.WriteAsync(_store, destination, cancellationToken);
+
+    /// <summary>
+    /// Moves every quarantined batch back to pending so that it is sent again (e.g. after an app or server update fixed
+    /// the cause). A rejected item is rejected again unless the cause is gone, and quarantined again: no loop. Returns how many.
+    /// </summary>
+    public async Task<int> RetryQuarantinedAsync(CancellationToken cancellationToken = default)
+    {
+        var n = await _store.RetryQuarantinedAsync(cancellationToken).ConfigureAwait(false);
         Kick();
         return n;
     }
@@ -470,9 +504,14 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
     /// <summary>Runs SQLite's <c>PRAGMA integrity_check</c> on the local store ("ok" when healthy).</summary>
     public Task<string> CheckIntegrityAsync(CancellationToken cancellationToken = default) => _store.IntegrityCheckAsync(cancellationToken);
 
-    /// <summary>Stops the engine and closes the store and the channel.</summary>
+    /// <summary>Stops the engine and closes the store and the channel (idempotent).</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         await StopAsync().ConfigureAwait(false);
         _connection.Dispose();
         await _store.DisposeAsync().ConfigureAwait(false);
@@ -606,9 +645,6 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
     }
 #pragma warning restore CA1031
 
-    private async Task<string> GetTokenAsync(bool forceRefresh, CancellationToken ct) =>
-        _overrideToken ?? await _credentials.GetTokenAsync(forceRefresh, ct).ConfigureAwait(false) ?? throw new UnauthenticatedSyncException("no access token", null);
-
     private static Metadata AuthHeaders(string token) => new() { { "authorization", "Bearer " + token } };
 
     /// <summary>
@@ -670,7 +706,7 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
             {
                 var checkpoint = await _connection.Client.GetCheckpointAsync(
                     new GetCheckpointRequest { DeviceId = device.DeviceId },
-                    new CallOptions(AuthHeaders(token), DateTime.UtcNow + _options.AckTimeout, ct));
+                    new CallOptions(AuthHeaders(token), DateTime.UtcNow + _options.AckTimeout, ct)).ResponseAsync.ConfigureAwait(false);
                 epoch = checkpoint.Device.Epoch + 1;
                 anchors.AddRange(checkpoint.Anchors);
             }

@@ -22,10 +22,18 @@ public sealed class HealthSyncOptions
     /// </summary>
     public string? DeviceId { get; init; }
 
+    /// <summary>
+    /// The account (the app's stable user id, 1..256 characters) the local store belongs to: its queue, epoch and anchors.
+    /// A new store is bound to it; a store bound to another account (or opened without one) is refused with an
+    /// <see cref="AccountMismatchException"/>. Use <see cref="HealthSyncClient.DatabasePathForAccount"/> for one store per
+    /// account. Null: the store is not bound (single-account apps; the SDK then cannot tell accounts apart).
+    /// </summary>
+    public string? AccountId { get; init; }
+
     /// <summary>The bearer token source. Null: a <see cref="StaticCredentialsProvider"/> with <see cref="AccessToken"/>.</summary>
     public ICredentialsProvider? CredentialsProvider { get; init; }
 
-    /// <summary>Initial bearer token when no <see cref="CredentialsProvider"/> is given (replace with <see cref="HealthSyncClient.UpdateToken"/>).</summary>
+    /// <summary>Initial bearer token when no <see cref="CredentialsProvider"/> is given (replace with <see cref="HealthSyncClient.UpdateToken(string)"/>).</summary>
     public string? AccessToken { get; init; }
 
     /// <summary>Anchored pull sources read by <see cref="HealthSyncClient.CollectAsync"/>.</summary>
@@ -40,11 +48,25 @@ public sealed class HealthSyncOptions
     /// <summary>Most unacknowledged batches on the stream (the Welcome's limit wins when lower). Default 16.</summary>
     public int MaxBatchesInFlight { get; init; } = 16;
 
-    /// <summary>Bound of the queue in items (samples and deletions), failed batches included. Default 2,000,000.</summary>
+    /// <summary>Bound of the queue in items (samples and deletions) of pending and in-flight batches (quarantined ones do not count). Default 2,000,000.</summary>
     public long MaxQueuedSamples { get; init; } = 2_000_000;
 
-    /// <summary>Bound of the queue in encoded bytes, failed batches included. Default 512 MiB.</summary>
+    /// <summary>Bound of the queue in encoded bytes of pending and in-flight batches (quarantined ones do not count). Default 512 MiB.</summary>
     public long MaxQueuedBytes { get; init; } = 512L * 1024 * 1024;
+
+    /// <summary>
+    /// How many times a batch answered by a non-transient status (INTERNAL, UNKNOWN, INVALID_ARGUMENT, DATA_LOSS,
+    /// UNIMPLEMENTED, OUT_OF_RANGE, FAILED_PRECONDITION other than a sequence gap or fencing, PERMISSION_DENIED, NOT_FOUND,
+    /// ALREADY_EXISTS) is sent before it is quarantined with the error and the queue moves on. Transient failures
+    /// (UNAVAILABLE, RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED, ABORTED, transport errors) back off without bound. Default 5.
+    /// </summary>
+    public int MaxNonTransientAttempts { get; init; } = 5;
+
+    /// <summary>Quarantined batches older than this are deleted (raising <see cref="SyncEventKind.QuarantinePurged"/>). Default 30 days.</summary>
+    public TimeSpan QuarantineRetention { get; init; } = TimeSpan.FromDays(30);
+
+    /// <summary>Most quarantined batches kept; the oldest beyond it are deleted first. Default 10,000.</summary>
+    public int MaxQuarantinedBatches { get; init; } = 10_000;
 
     /// <summary>Window of the tier-3 catch-up re-read. Default 24 h.</summary>
     public TimeSpan CatchUpWindow { get; init; } = TimeSpan.FromHours(24);

@@ -17,11 +17,14 @@ public enum SyncState
     /// <summary>Waiting before reconnecting (exponential backoff with jitter).</summary>
     BackingOff,
 
-    /// <summary>The server answered UNAUTHENTICATED: paused until the credentials change (<see cref="HealthSyncClient.UpdateToken"/>).</summary>
+    /// <summary>The server answered UNAUTHENTICATED: paused until the credentials change (<see cref="HealthSyncClient.UpdateToken(string)"/>).</summary>
     PausedUnauthenticated,
 
     /// <summary>A newer installation of this device exists (EPOCH_FENCED): this installation no longer syncs.</summary>
     Fenced,
+
+    /// <summary>The <see cref="IAccountCredentialsProvider"/> speaks for another account than the store's: paused, nothing is uploaded.</summary>
+    PausedAccountMismatch,
 }
 
 /// <summary>Kinds of <see cref="SyncEvent"/>.</summary>
@@ -42,8 +45,18 @@ public enum SyncEventKind
     /// <summary>The stream failed; a reconnect is scheduled after <see cref="SyncEvent.RetryDelay"/>.</summary>
     RetryScheduled,
 
-    /// <summary>A batch was rejected by the server (poison): it stays in the queue as failed.</summary>
-    Failed,
+    /// <summary>
+    /// Data was quarantined (<see cref="SyncEvent.BatchId"/> is the quarantined batch, see
+    /// <see cref="HealthSyncClient.GetQuarantineAsync"/>): an item the server rejected, an item too large to send, or a
+    /// whole batch after <see cref="HealthSyncOptions.MaxNonTransientAttempts"/> non-transient failures.
+    /// </summary>
+    Quarantined,
+
+    /// <summary>An atomic batch was rejected for some of its items: those were quarantined, the rest (with the anchors) is queued again.</summary>
+    Requeued,
+
+    /// <summary>Quarantined batches past <see cref="HealthSyncOptions.QuarantineRetention"/> or <see cref="HealthSyncOptions.MaxQuarantinedBatches"/> were deleted (<see cref="SyncEvent.SampleCount"/> batches).</summary>
+    QuarantinePurged,
 
     /// <summary>A Sync stream was opened (Welcome received).</summary>
     Connected,
@@ -85,7 +98,7 @@ public sealed record SyncEvent
     /// <summary>Items of the batch concerned.</summary>
     public int SampleCount { get; init; }
 
-    /// <summary>The server's ack (<see cref="SyncEventKind.Acked"/>, <see cref="SyncEventKind.Failed"/> for a rejected atomic batch).</summary>
+    /// <summary>The server's ack (<see cref="SyncEventKind.Acked"/>, <see cref="SyncEventKind.Quarantined"/> and <see cref="SyncEventKind.Requeued"/> for a rejection).</summary>
     public Ack? Ack { get; init; }
 
     /// <summary>The anchor committed (<see cref="SyncEventKind.AnchorCommitted"/>).</summary>
@@ -122,13 +135,13 @@ public sealed record SyncStatus
     /// <summary>Items in pending or in-flight batches.</summary>
     public long PendingSamples { get; init; }
 
-    /// <summary>Rejected (poison) batches kept in the queue.</summary>
-    public long FailedBatches { get; init; }
+    /// <summary>Quarantined batches kept locally (not counted against the queue bounds).</summary>
+    public long QuarantinedBatches { get; init; }
 
-    /// <summary>Items of the failed batches.</summary>
-    public long FailedSamples { get; init; }
+    /// <summary>Items of the quarantined batches.</summary>
+    public long QuarantinedSamples { get; init; }
 
-    /// <summary>Bytes used by the queue.</summary>
+    /// <summary>Bytes of the pending and in-flight batches (what the queue bound counts).</summary>
     public long QueuedBytes { get; init; }
 
     /// <summary>Age of the oldest pending batch; null when nothing is pending.</summary>

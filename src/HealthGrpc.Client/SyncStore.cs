@@ -14,8 +14,13 @@ public enum QueuedBatchStatus
     /// <summary>A batch_seq is assigned (durably) and the batch was or is being sent; it is resent after a reconnect until acked.</summary>
     InFlight = 1,
 
-    /// <summary>Rejected by the server (poison): kept, inspectable, and sent again only after <see cref="HealthSyncClient.RetryFailedAsync"/>.</summary>
-    Failed = 2,
+    /// <summary>
+    /// Quarantined: an item the server rejected (with its reason), an item too large for the server's limits, or a batch
+    /// refused by a non-transient status more than <see cref="HealthSyncOptions.MaxNonTransientAttempts"/> times. Kept locally
+    /// (see <see cref="HealthSyncClient.GetQuarantineAsync"/>) under <see cref="HealthSyncOptions.QuarantineRetention"/>, not
+    /// counted against the queue bounds, and sent again only after <see cref="HealthSyncClient.RetryQuarantinedAsync"/>.
+    /// </summary>
+    Quarantined = 2,
 }
 
 /// <summary>A queued batch as the local store holds it.</summary>
@@ -55,18 +60,18 @@ internal sealed record DeviceRow(string DeviceId, ulong Epoch, bool Restored, ul
 internal sealed record OutgoingBatch(long Id, ulong Seq, SyncTier Tier, byte[] Payload, int SampleCount, bool Atomic);
 
 /// <summary>What one dispatch produced: the batches to send now (in batch_seq order) and the items quarantined as too large.</summary>
-internal sealed record DispatchResult(IReadOnlyList<OutgoingBatch> Batches, IReadOnlyList<QuarantinedBatch> Quarantined);
+internal sealed record DispatchResult(IReadOnlyList<OutgoingBatch> Batches, IReadOnlyList<QuarantinedBatch> Quarantined, IReadOnlyList<SourceAnchor> CommittedAnchors);
 
 /// <summary>A queued batch (or a part of one) failed locally before sending: it cannot fit the server's limits.</summary>
 internal sealed record QuarantinedBatch(long Id, SyncTier Tier, int Items, string Reason);
 
-internal sealed record QueueCounts(long PendingBatches, long PendingSamples, long FailedBatches, long FailedSamples, long QueuedBytes, DateTimeOffset? OldestPending);
+internal sealed record QueueCounts(long PendingBatches, long PendingSamples, long QuarantinedBatches, long QuarantinedSamples, long QueuedBytes, DateTimeOffset? OldestPending);
 
 /// <summary>
 /// The SDK's local SQLite database (WAL, synchronous=FULL): device identity, the durable batch queue and the anchors.
 /// Every mutation is one transaction; one connection, serialized by a lock.
 /// </summary>
-internal sealed class SyncStore : IAsyncDisposable
+internal sealed partial class SyncStore : IAsyncDisposable
 {
     private readonly SqliteConnection _db;
     private readonly SemaphoreSlim _lock = new(1, 1);
@@ -80,8 +85,15 @@ internal sealed class SyncStore : IAsyncDisposable
 
     public string Path { get; private init; } = "";
 
-    public static async Task<SyncStore> OpenAsync(string path, TimeProvider clock, CancellationToken ct)
+    /// <summary>The connection (tests install SQLite hooks on it).</summary>
+    internal SqliteConnection Connection => _db;
+
+    public required QuarantinePolicy Quarantine { get; init; }
+
+    public static async Task<SyncStore> OpenAsync(string path, TimeProvider clock, QuarantinePolicy quarantine, CancellationToken ct)
     {
+        // Opening creates, migrates and checkpoints the file: disk writes, never on the caller's (UI) thread.
+        await OffCallerThread.Hop();
         var full = System.IO.Path.GetFullPath(path);
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(full)!);
         var cs = new SqliteConnectionStringBuilder { DataSource = full, Pooling = false, Mode = SqliteOpenMode.ReadWriteCreate }.ToString();
@@ -120,7 +132,8 @@ internal sealed class SyncStore : IAsyncDisposable
                   enqueued_gen INTEGER NOT NULL DEFAULT 0,
                   PRIMARY KEY(type, vendor_type));
                 """, ct).ConfigureAwait(false);
-            return new SyncStore(db, clock) { Path = full };
+            await SyncStoreSchema.MigrateAsync(db, ct).ConfigureAwait(false);
+            return new SyncStore(db, clock) { Path = full, Quarantine = quarantine };
         }
         catch
         {
@@ -133,10 +146,40 @@ internal sealed class SyncStore : IAsyncDisposable
 
     // ---- device identity ----
 
+    /// <summary>
+    /// Binds an unbound store to <paramref name="accountId"/> (when given) and returns the account the store belongs to
+    /// (null: unbound). A bound store is never rebound.
+    /// </summary>
+    public async Task<string?> BindAccountAsync(string? accountId, CancellationToken ct)
+    {
+        await EnterAsync(ct).ConfigureAwait(false);
+        try
+        {
+            using var tx = _db.BeginTransaction();
+            var meta = await ReadMetaAsync(ct, tx).ConfigureAwait(false);
+            if (meta.TryGetValue("account_id", out var bound))
+            {
+                return bound;
+            }
+
+            if (accountId is not null)
+            {
+                await SetMetaAsync(tx, "account_id", accountId, ct).ConfigureAwait(false);
+                tx.Commit();
+            }
+
+            return accountId;
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
     /// <summary>The device row, or null when the store is new (never initialized).</summary>
     public async Task<DeviceRow?> GetDeviceAsync(CancellationToken ct)
     {
-        await _lock.WaitAsync(ct).ConfigureAwait(false);
+        await EnterAsync(ct).ConfigureAwait(false);
         try
         {
             var meta = await ReadMetaAsync(ct).ConfigureAwait(false);
@@ -156,7 +199,7 @@ internal sealed class SyncStore : IAsyncDisposable
     /// <summary>Initializes a new store: the device id, epoch 0 (decided by the restore step), not restored.</summary>
     public async Task<DeviceRow> InitializeDeviceAsync(string deviceId, CancellationToken ct)
     {
-        await _lock.WaitAsync(ct).ConfigureAwait(false);
+        await EnterAsync(ct).ConfigureAwait(false);
         try
         {
             using var tx = _db.BeginTransaction();
@@ -184,7 +227,7 @@ internal sealed class SyncStore : IAsyncDisposable
     /// <summary>Finishes the restore of a new store: the new epoch and the server's committed anchors, in one transaction.</summary>
     public async Task CompleteRestoreAsync(ulong epoch, IEnumerable<SourceAnchor> anchors, CancellationToken ct)
     {
-        await _lock.WaitAsync(ct).ConfigureAwait(false);
+        await EnterAsync(ct).ConfigureAwait(false);
         try
         {
             using var tx = _db.BeginTransaction();
@@ -211,7 +254,7 @@ internal sealed class SyncStore : IAsyncDisposable
 
     public async Task<string?> GetMetaAsync(string key, CancellationToken ct)
     {
-        await _lock.WaitAsync(ct).ConfigureAwait(false);
+        await EnterAsync(ct).ConfigureAwait(false);
         try
         {
             return (await ReadMetaAsync(ct).ConfigureAwait(false)).GetValueOrDefault(key);
@@ -233,12 +276,12 @@ internal sealed class SyncStore : IAsyncDisposable
         IReadOnlyList<(Batch Batch, SyncTier Tier, int Items)> batches, long maxSamples, long maxBytes,
         Action<IReadOnlyList<long>>? onCommitted, CancellationToken ct)
     {
-        await _lock.WaitAsync(ct).ConfigureAwait(false);
+        await EnterAsync(ct).ConfigureAwait(false);
         try
         {
             using var tx = _db.BeginTransaction();
             long queuedSamples = 0, queuedBytes = 0;
-            using (var cmd = Command(tx, "SELECT COALESCE(SUM(sample_count),0), COALESCE(SUM(bytes),0) FROM batches"))
+            using (var cmd = Command(tx, "SELECT COALESCE(SUM(sample_count),0), COALESCE(SUM(bytes),0) FROM batches WHERE status IN (0,1)"))
             using (var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false))
             {
                 await r.ReadAsync(ct).ConfigureAwait(false);
@@ -269,6 +312,7 @@ internal sealed class SyncStore : IAsyncDisposable
             }
 
             var now = NowMs;
+            var anchored = batches.Any(b => b.Batch.Anchors.Count > 0);
             var ids = new List<long>(batches.Count);
             using var insert = Command(tx, """
                 INSERT INTO batches(tier, status, seq, atomic, attempts, next_attempt_ms, created_ms, sample_count, bytes, anchors, payload)
@@ -292,6 +336,13 @@ internal sealed class SyncStore : IAsyncDisposable
                 pPayload.Value = payloads[i];
                 var id = (long)(await insert.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
                 ids.Add(id);
+                if (anchored)
+                {
+                    // Its place in the anchor order: an anchor commits only when every batch of its own enqueue (the data
+                    // it covers) and of every earlier anchored enqueue is delivered or quarantined.
+                    await ExecAsync(_db, tx, "UPDATE batches SET anchor_gen=id WHERE id=$id", ct, ("$id", id)).ConfigureAwait(false);
+                }
+
                 foreach (var a in batch.Anchors)
                 {
                     await ExecAsync(_db, tx, """
@@ -315,7 +366,7 @@ internal sealed class SyncStore : IAsyncDisposable
     /// <summary>Batches with an assigned batch_seq, in seq order (to be resent after a reconnect).</summary>
     public async Task<IReadOnlyList<OutgoingBatch>> GetInFlightAsync(CancellationToken ct)
     {
-        await _lock.WaitAsync(ct).ConfigureAwait(false);
+        await EnterAsync(ct).ConfigureAwait(false);
         try
         {
             using var cmd = Command(null, "SELECT id, seq, tier, payload, sample_count, atomic FROM batches WHERE status=1 ORDER BY seq");
@@ -337,7 +388,7 @@ internal sealed class SyncStore : IAsyncDisposable
     /// </summary>
     public async Task<DispatchResult?> AssignNextAsync(int maxSamples, int maxBytes, CancellationToken ct)
     {
-        await _lock.WaitAsync(ct).ConfigureAwait(false);
+        await EnterAsync(ct).ConfigureAwait(false);
         try
         {
             using var tx = _db.BeginTransaction();
@@ -361,18 +412,20 @@ internal sealed class SyncStore : IAsyncDisposable
             {
                 var split = BatchSplitter.Split(Batch.Parser.ParseFrom(payload), maxSamples, maxBytes);
                 var batch = Batch.Parser.ParseFrom(payload);
-                if (split.Oversized.Count > 0 && (batch.Atomic || split.Chunks.Count == 0))
+                if (split.Chunks.Count == 0)
                 {
-                    // An atomic batch is all or nothing: one unsendable item fails all of it (its anchors are not committed).
+                    // Nothing of it can travel: the whole batch is quarantined (its anchors commit once nothing before them waits).
                     var reason = split.Oversized[0].Reason + (split.Oversized.Count > 1 ? $" (and {split.Oversized.Count - 1} more such items)" : "");
-                    await ExecAsync(_db, tx, "UPDATE batches SET status=2, seq=NULL, last_error=$e WHERE id=$id", ct, ("$e", reason), ("$id", id)).ConfigureAwait(false);
+                    var resolution = await QuarantineWholeAsync(tx, id, reason, ct).ConfigureAwait(false);
                     tx.Commit();
-                    return new DispatchResult([], [new QuarantinedBatch(id, (SyncTier)tier, (int)items, reason)]);
+                    return new DispatchResult([], resolution.Quarantined, resolution.CommittedAnchors);
                 }
+
+                // An atomic batch keeps its valid items: only the unsendable ones are quarantined, the rest travels.
 
                 foreach (var (item, reason) in split.Oversized)
                 {
-                    var newId = await InsertDerivedAsync(tx, id, QueuedBatchStatus.Failed, null, item, reason, ct).ConfigureAwait(false);
+                    var newId = await InsertQuarantinedAsync(tx, id, item, reason, null, ct).ConfigureAwait(false);
                     quarantined.Add(new QuarantinedBatch(newId, (SyncTier)tier, BatchSplitter.CountItems(item), reason));
                 }
 
@@ -394,7 +447,7 @@ internal sealed class SyncStore : IAsyncDisposable
                     dispatched.Add(new OutgoingBatch(id, seq, (SyncTier)tier, lastBytes, BatchSplitter.CountItems(last), batch.Atomic));
                     await SetMetaAsync(tx, "last_seq", seq.ToString(CultureInfo.InvariantCulture), ct).ConfigureAwait(false);
                     tx.Commit();
-                    return new DispatchResult(dispatched, quarantined);
+                    return new DispatchResult(dispatched, quarantined, []);
                 }
             }
 
@@ -405,7 +458,7 @@ internal sealed class SyncStore : IAsyncDisposable
             read.Parameters.AddWithValue("$id", id);
             var result = (await ReadOutgoingAsync(read, ct).ConfigureAwait(false))[0];
             tx.Commit();
-            return new DispatchResult([result], quarantined);
+            return new DispatchResult([result], quarantined, []);
         }
         finally
         {
@@ -413,13 +466,13 @@ internal sealed class SyncStore : IAsyncDisposable
         }
     }
 
-    /// <summary>Inserts a part of batch <paramref name="originalId"/> (same tier, atomicity and age; no anchors).</summary>
+    /// <summary>Inserts a part of batch <paramref name="originalId"/> (same tier, atomicity, age and place in the anchor order; no anchors).</summary>
     private async Task<long> InsertDerivedAsync(SqliteTransaction tx, long originalId, QueuedBatchStatus status, ulong? seq, Batch part, string? error, CancellationToken ct)
     {
         var bytes = part.ToByteArray();
         using var cmd = Command(tx, """
-            INSERT INTO batches(tier, status, seq, atomic, attempts, next_attempt_ms, created_ms, sample_count, bytes, anchors, payload, last_error)
-            SELECT tier, $status, $seq, atomic, 0, next_attempt_ms, created_ms, $count, $bytes, NULL, $payload, $error FROM batches WHERE id=$orig
+            INSERT INTO batches(tier, status, seq, atomic, attempts, next_attempt_ms, created_ms, sample_count, bytes, anchors, payload, last_error, anchor_gen)
+            SELECT tier, $status, $seq, atomic, 0, next_attempt_ms, created_ms, $count, $bytes, NULL, $payload, $error, anchor_gen FROM batches WHERE id=$orig
             RETURNING id
             """);
         cmd.Parameters.AddWithValue("$status", (long)status);
@@ -439,7 +492,7 @@ internal sealed class SyncStore : IAsyncDisposable
     /// </summary>
     public async Task<int> RenumberAsync(ulong hwm, CancellationToken ct)
     {
-        await _lock.WaitAsync(ct).ConfigureAwait(false);
+        await EnterAsync(ct).ConfigureAwait(false);
         try
         {
             using var tx = _db.BeginTransaction();
@@ -482,73 +535,10 @@ internal sealed class SyncStore : IAsyncDisposable
         }
     }
 
-    /// <summary>Removes an acked batch and commits its anchors (unless a later batch already committed newer ones), in one transaction.</summary>
-    public async Task<IReadOnlyList<SourceAnchor>> CompleteAsync(long id, CancellationToken ct)
-    {
-        await _lock.WaitAsync(ct).ConfigureAwait(false);
-        try
-        {
-            using var tx = _db.BeginTransaction();
-            byte[]? anchorBytes = null;
-            using (var cmd = Command(tx, "SELECT anchors FROM batches WHERE id=$id"))
-            {
-                cmd.Parameters.AddWithValue("$id", id);
-                var o = await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false);
-                if (o is null)
-                {
-                    return [];
-                }
-
-                anchorBytes = o as byte[];
-            }
-
-            var committed = new List<SourceAnchor>();
-            if (anchorBytes is not null)
-            {
-                var now = NowMs;
-                foreach (var a in Batch.Parser.ParseFrom(anchorBytes).Anchors)
-                {
-                    var changed = await ExecAsync(_db, tx, """
-                        INSERT INTO anchors(type, vendor_type, committed, committed_gen, committed_ms) VALUES($t, $v, $a, $gen, $now)
-                        ON CONFLICT(type, vendor_type) DO UPDATE SET committed=excluded.committed, committed_gen=excluded.committed_gen, committed_ms=excluded.committed_ms
-                        WHERE anchors.committed_gen < excluded.committed_gen
-                        """, ct, ("$t", (long)a.Type), ("$v", a.VendorType), ("$a", a.Anchor.ToByteArray()), ("$gen", id), ("$now", now)).ConfigureAwait(false);
-                    if (changed > 0)
-                    {
-                        committed.Add(a);
-                    }
-                }
-            }
-
-            await ExecAsync(_db, tx, "DELETE FROM batches WHERE id=$id", ct, ("$id", id)).ConfigureAwait(false);
-            await SetMetaAsync(tx, "last_sync_ms", NowMs.ToString(CultureInfo.InvariantCulture), ct).ConfigureAwait(false);
-            tx.Commit();
-            return committed;
-        }
-        finally
-        {
-            _lock.Release();
-        }
-    }
-
-    /// <summary>Marks a batch as failed (poison): kept for inspection, its batch_seq released.</summary>
-    public async Task FailAsync(long id, string error, CancellationToken ct)
-    {
-        await _lock.WaitAsync(ct).ConfigureAwait(false);
-        try
-        {
-            await ExecAsync(_db, null, "UPDATE batches SET status=2, seq=NULL, attempts=attempts+1, last_error=$e WHERE id=$id", ct, ("$e", error), ("$id", id)).ConfigureAwait(false);
-        }
-        finally
-        {
-            _lock.Release();
-        }
-    }
-
     /// <summary>Records a failed attempt of the given batches.</summary>
     public async Task RecordAttemptFailureAsync(IReadOnlyCollection<long> ids, string error, DateTimeOffset nextAttempt, CancellationToken ct)
     {
-        await _lock.WaitAsync(ct).ConfigureAwait(false);
+        await EnterAsync(ct).ConfigureAwait(false);
         try
         {
             using var tx = _db.BeginTransaction();
@@ -566,13 +556,13 @@ internal sealed class SyncStore : IAsyncDisposable
         }
     }
 
-    /// <summary>Moves every failed batch back to pending. Returns how many.</summary>
-    public async Task<int> RetryFailedAsync(CancellationToken ct)
+    /// <summary>Moves every quarantined batch back to pending (not atomic any more only if it was not). Returns how many.</summary>
+    public async Task<int> RetryQuarantinedAsync(CancellationToken ct)
     {
-        await _lock.WaitAsync(ct).ConfigureAwait(false);
+        await EnterAsync(ct).ConfigureAwait(false);
         try
         {
-            return await ExecAsync(_db, null, "UPDATE batches SET status=0, seq=NULL, attempts=0, next_attempt_ms=$n WHERE status=2", ct, ("$n", NowMs)).ConfigureAwait(false);
+            return await ExecAsync(_db, null, "UPDATE batches SET status=0, seq=NULL, attempts=0, hard_failures=0, quarantined_ms=NULL, reject_reason=NULL, next_attempt_ms=$n WHERE status=2", ct, ("$n", NowMs)).ConfigureAwait(false);
         }
         finally
         {
@@ -582,7 +572,7 @@ internal sealed class SyncStore : IAsyncDisposable
 
     public async Task<IReadOnlyList<QueuedBatchInfo>> ListAsync(QueuedBatchStatus? status, int limit, CancellationToken ct)
     {
-        await _lock.WaitAsync(ct).ConfigureAwait(false);
+        await EnterAsync(ct).ConfigureAwait(false);
         try
         {
             using var cmd = Command(null, status is null
@@ -616,7 +606,7 @@ internal sealed class SyncStore : IAsyncDisposable
     /// <summary>The payload of a batch (for inspection of poison batches).</summary>
     public async Task<Batch?> GetBatchAsync(long id, CancellationToken ct)
     {
-        await _lock.WaitAsync(ct).ConfigureAwait(false);
+        await EnterAsync(ct).ConfigureAwait(false);
         try
         {
             using var cmd = Command(null, "SELECT payload FROM batches WHERE id=$id");
@@ -631,7 +621,7 @@ internal sealed class SyncStore : IAsyncDisposable
 
     public async Task<QueueCounts> GetCountsAsync(CancellationToken ct)
     {
-        await _lock.WaitAsync(ct).ConfigureAwait(false);
+        await EnterAsync(ct).ConfigureAwait(false);
         try
         {
             using var cmd = Command(null, """
@@ -640,7 +630,7 @@ internal sealed class SyncStore : IAsyncDisposable
                   COALESCE(SUM(CASE WHEN status IN (0,1) THEN sample_count ELSE 0 END),0),
                   COALESCE(SUM(CASE WHEN status=2 THEN 1 ELSE 0 END),0),
                   COALESCE(SUM(CASE WHEN status=2 THEN sample_count ELSE 0 END),0),
-                  COALESCE(SUM(bytes),0),
+                  COALESCE(SUM(CASE WHEN status IN (0,1) THEN bytes ELSE 0 END),0),
                   MIN(CASE WHEN status IN (0,1) THEN created_ms END)
                 FROM batches
                 """);
@@ -658,7 +648,7 @@ internal sealed class SyncStore : IAsyncDisposable
     /// <summary>Committed anchors per type.</summary>
     public async Task<IReadOnlyList<CommittedAnchor>> GetCommittedAnchorsAsync(CancellationToken ct)
     {
-        await _lock.WaitAsync(ct).ConfigureAwait(false);
+        await EnterAsync(ct).ConfigureAwait(false);
         try
         {
             using var cmd = Command(null, "SELECT type, vendor_type, committed, committed_ms FROM anchors WHERE committed IS NOT NULL ORDER BY type, vendor_type");
@@ -681,7 +671,7 @@ internal sealed class SyncStore : IAsyncDisposable
     /// <summary>Where to read a source from: the anchor of the newest enqueued batch for the type, else the committed one, else empty.</summary>
     public async Task<ByteString> GetReadAnchorAsync(DataType type, string vendorType, CancellationToken ct)
     {
-        await _lock.WaitAsync(ct).ConfigureAwait(false);
+        await EnterAsync(ct).ConfigureAwait(false);
         try
         {
             using var cmd = Command(null, "SELECT COALESCE(enqueued, committed) FROM anchors WHERE type=$t AND vendor_type=$v");
@@ -698,7 +688,7 @@ internal sealed class SyncStore : IAsyncDisposable
     /// <summary>Runs PRAGMA integrity_check and returns its answer ("ok" when healthy).</summary>
     public async Task<string> IntegrityCheckAsync(CancellationToken ct)
     {
-        await _lock.WaitAsync(ct).ConfigureAwait(false);
+        await EnterAsync(ct).ConfigureAwait(false);
         try
         {
             using var cmd = Command(null, "PRAGMA integrity_check");
@@ -712,7 +702,7 @@ internal sealed class SyncStore : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _lock.WaitAsync().ConfigureAwait(false);
+        await EnterAsync(CancellationToken.None).ConfigureAwait(false);
         try
         {
             await _db.DisposeAsync().ConfigureAwait(false);
@@ -725,6 +715,16 @@ internal sealed class SyncStore : IAsyncDisposable
     }
 
     // ---- helpers ----
+
+    /// <summary>
+    /// Leaves the caller's thread (a UI thread must never wait for an fsync: Microsoft.Data.Sqlite's async methods run
+    /// synchronously), then takes the store lock. Every store operation starts here.
+    /// </summary>
+    private async Task EnterAsync(CancellationToken ct)
+    {
+        await OffCallerThread.Hop();
+        await _lock.WaitAsync(ct).ConfigureAwait(false);
+    }
 
     private static Batch AnchorsOnly(Batch batch)
     {

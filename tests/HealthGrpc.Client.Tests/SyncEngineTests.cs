@@ -1,3 +1,6 @@
+using System.Text;
+using System.Text.Json;
+using Google.Protobuf;
 using HealthGrpc.Client.Tests.Infrastructure;
 using HealthGrpc.Contracts.V1;
 using Microsoft.Data.Sqlite;
@@ -88,7 +91,7 @@ public sealed class SyncEngineTests(ITestOutputHelper output)
             Assert.Equal(n, events.AllAccepted); // every batch committed exactly once (acked now, or a lost ack replayed as DUPLICATE)
             Assert.Equal(0, events.AllDuplicateItems); // no sample reached the server in two commits
             Assert.Equal(events.AckedBatchIds.Distinct().Count(), events.AckedBatchIds.Count);
-            Assert.Equal(0, (await client.GetStatusAsync().WaitAsync(TestClient.Timeout)).FailedBatches);
+            Assert.Equal(0, (await client.GetStatusAsync().WaitAsync(TestClient.Timeout)).QuarantinedBatches);
             if (kind != FaultKind.Delay)
             {
                 Assert.True(proxy.Triggered >= 1, "the fault never fired: the test proves nothing");
@@ -179,35 +182,75 @@ public sealed class SyncEngineTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task PoisonBatch_IsKeptInspectable_QueueMovesOn_AndRetryFailedResends()
+    public async Task AtomicBatch_WithOneImplausibleHeartRate_DeliversTheValidSamplesOnce_QuarantinesTheBadOne_AndMovesTheAnchor()
     {
         await using var server = await TestServer.StartAsync();
-        var bad = TestClient.Single(DataType.HeartRate, 999); // outside 20..300: the atomic tier-2 batch is rejected
-        bad.Samples.Add(new Sample { Uuid = Contracts.SampleUuid.ToByteString(Guid.NewGuid()), StartOffsetMs = 1000, ScaledValue = 70 });
+        var set = TestClient.HeartRate(10);
+        set.Samples[4].ScaledValue = 412; // outside 20..300: the server rejects the whole atomic tier-2 batch
         var options = TestClient.Options(server.Address, Path.Combine(server.Directory, "client.db"), server.Token);
-        options.Sources.Add(new FixedSource(DataType.HeartRate, [bad]));
+        options.Sources.Add(new FixedSource(DataType.HeartRate, [set]));
         var (client, events) = await TestClient.OpenAsync(options);
         await using (client)
         {
-            await client.EnqueueAsync([TestClient.HeartRate(100)]).WaitAsync(TestClient.Timeout);
             await client.DrainAsync(includeCatchUp: false).WaitAsync(TestClient.Timeout);
+
+            Assert.Equal(9, await server.CountSamplesAsync()); // the nine valid samples...
+            Assert.Equal(9, events.AllAccepted);               // ...in one commit
+            Assert.Equal(0, events.AllDuplicateItems);         // ...exactly once
+            var bad = Assert.Single(await client.GetQuarantineAsync().WaitAsync(TestClient.Timeout));
+            Assert.Equal(RejectReason.ValueOutOfRange, bad.RejectReason);
+            Assert.Contains("412", bad.Reason, StringComparison.Ordinal);
+            Assert.Equal(412, Assert.Single(Assert.Single(bad.Content.SampleSets).Samples).ScaledValue);
+            Assert.Equal(set.Samples[4].Uuid, bad.Content.SampleSets[0].Samples[0].Uuid);
+            Assert.Empty(bad.Content.Anchors);
+            Assert.Single(events.Of(SyncEventKind.Requeued));
+            Assert.Equal(ByteString.CopyFromUtf8("end"), Assert.Single(await client.GetCommittedAnchorsAsync().WaitAsync(TestClient.Timeout)).Anchor);
+            var status = await client.GetStatusAsync().WaitAsync(TestClient.Timeout);
+            Assert.Equal(0, status.PendingBatches);
+            Assert.Equal(1, status.QuarantinedBatches);
+
+            // Exportable: one JSON line naming the reason and holding the sample.
+            using var export = new MemoryStream();
+            Assert.Equal(1, await client.ExportQuarantineAsync(export).WaitAsync(TestClient.Timeout));
+            var line = Assert.Single(Encoding.UTF8.GetString(export.ToArray()).Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            using var json = JsonDocument.Parse(line);
+            Assert.Equal("ValueOutOfRange", json.RootElement.GetProperty("rejectReason").GetString());
+            Assert.Equal("412", json.RootElement.GetProperty("content").GetProperty("sampleSets")[0].GetProperty("samples")[0].GetProperty("scaledValue").GetString());
+
+            // The queue moves on; a retry sends the bad sample alone, which is rejected and quarantined again: no loop.
             await client.EnqueueAsync([TestClient.HeartRate(50)]).WaitAsync(TestClient.Timeout);
             await client.WaitUntilDrainedAsync().WaitAsync(TestClient.Timeout);
+            Assert.Equal(1, await client.RetryQuarantinedAsync().WaitAsync(TestClient.Timeout));
+            await client.WaitUntilDrainedAsync().WaitAsync(TestClient.Timeout);
+            Assert.Equal(2, events.Of(SyncEventKind.Quarantined).Count());
+            Assert.Single(await client.GetQuarantineAsync().WaitAsync(TestClient.Timeout));
+            Assert.Equal(59, await server.CountSamplesAsync());
+        }
+    }
 
-            Assert.Equal(150, await server.CountSamplesAsync()); // the queue moved on past the poison batch
-            var failed = await client.GetQueuedBatchesAsync(QueuedBatchStatus.Failed).WaitAsync(TestClient.Timeout);
-            var poison = Assert.Single(failed);
-            Assert.Contains("ValueOutOfRange", poison.LastError, StringComparison.Ordinal);
-            Assert.Single(poison.Anchors);
-            Assert.Empty(await client.GetCommittedAnchorsAsync().WaitAsync(TestClient.Timeout)); // its anchor was not committed
-            var content = await client.GetQueuedBatchContentAsync(poison.Id).WaitAsync(TestClient.Timeout);
-            Assert.Equal(999, content!.SampleSets[0].Samples[0].ScaledValue);
-            Assert.Single(events.Of(SyncEventKind.Failed));
+    [Fact]
+    public async Task AnchorOfALaterBatch_WaitsUntilTheRejectedEarlierBatchIsResolved()
+    {
+        await using var server = await TestServer.StartAsync();
+        var set = TestClient.HeartRate(12);
+        set.Samples[1].ScaledValue = 412; // in the first of three atomic batches of 5, 5 and 2 (+ the anchor)
+        var options = TestClient.Options(server.Address, Path.Combine(server.Directory, "client.db"), server.Token, maxSamplesPerBatch: 5);
+        options.Sources.Add(new FixedSource(DataType.HeartRate, [set]));
+        var (client, events) = await TestClient.OpenAsync(options);
+        await using (client)
+        {
+            await client.DrainAsync(includeCatchUp: false).WaitAsync(TestClient.Timeout);
 
-            Assert.Equal(1, await client.RetryFailedAsync().WaitAsync(TestClient.Timeout));
-            await events.WaitForAsync(e => e.Kind == SyncEventKind.Failed && e.BatchId == poison.Id && e.BatchSeq != events.Of(SyncEventKind.Failed).First().BatchSeq, TestClient.Timeout);
-            Assert.Equal(1, (await client.GetStatusAsync().WaitAsync(TestClient.Timeout)).FailedBatches);
-            Assert.Equal(150, await server.CountSamplesAsync());
+            Assert.Equal(11, await server.CountSamplesAsync());
+            Assert.Equal(0, events.AllDuplicateItems);
+            var all = events.All.ToList();
+            var requeued = Assert.Single(all, e => e.Kind == SyncEventKind.Requeued);
+            var restAck = all.FindIndex(e => e.Kind == SyncEventKind.Acked && e.BatchId == requeued.BatchId);
+            var anchor = all.FindIndex(e => e.Kind == SyncEventKind.AnchorCommitted);
+            var lastAck = all.FindIndex(e => e.Kind == SyncEventKind.Acked && e.Ack!.CommittedAnchors.Count > 0);
+            Assert.True(lastAck >= 0 && restAck > lastAck, "the rest is sent after the batch carrying the anchor was acked");
+            Assert.True(anchor > restAck, "the anchor commits only after the rest of the rejected batch was delivered");
+            Assert.Single(all, e => e.Kind == SyncEventKind.AnchorCommitted);
         }
     }
 
@@ -288,7 +331,7 @@ public sealed class SyncEngineTests(ITestOutputHelper output)
             Assert.Equal(2010, await server.CountSamplesAsync());
         }
 
-        Assert.Empty(events.Of(SyncEventKind.Failed));
+        Assert.Empty(events.Of(SyncEventKind.Quarantined));
     }
 
     [Fact]

@@ -43,14 +43,14 @@ public sealed class WireLimitTests(ITestOutputHelper output)
             Assert.Equal(total, events.AllAccepted);
             Assert.Equal(0, events.AllDuplicateItems);
             Assert.Equal(0, events.DuplicateAcks); // no batch needed a second try
-            Assert.Empty(events.Of(SyncEventKind.Failed)); // nothing refused, nothing poisoned
+            Assert.Empty(events.Of(SyncEventKind.Quarantined)); // nothing refused, nothing poisoned
             Assert.Empty(events.Of(SyncEventKind.RetryScheduled)); // no stream ended in RESOURCE_EXHAUSTED
             Assert.Equal(events.AckedBatchIds.Distinct().Count(), events.AckedBatchIds.Count);
             Assert.Equal([.. Enumerable.Range(1, sent.Count).Select(i => (ulong)i)], sent.Select(e => e.BatchSeq!.Value)); // gap-free numbering
             Assert.True(sent.Count >= total / 150, $"only {sent.Count} batches: the server's limit was not applied");
             var status = await client.GetStatusAsync().WaitAsync(TestClient.Timeout);
             Assert.Equal(0, status.PendingBatches);
-            Assert.Equal(0, status.FailedBatches);
+            Assert.Equal(0, status.QuarantinedBatches);
             foreach (var type in source.Types)
             {
                 Assert.Equal(source.LatestAnchor(type), status.CommittedAnchors.Single(a => a.Type == type).Anchor);
@@ -75,23 +75,26 @@ public sealed class WireLimitTests(ITestOutputHelper output)
             await client.EnqueueAsync([TestClient.HeartRate(40), huge, TestClient.HeartRate(60)]).WaitAsync(TestClient.Timeout); // not atomic
             await client.DrainAsync(includeCatchUp: false).WaitAsync(TestClient.Timeout);
 
-            Assert.Equal(100, await server.CountSamplesAsync()); // the sendable items of the non-atomic batch
-            Assert.Equal(100, events.AllAccepted);
+            // The sendable items of both batches; an atomic batch loses only its unsendable items, never its valid ones.
+            Assert.Equal(110, await server.CountSamplesAsync());
+            Assert.Equal(110, events.AllAccepted);
             Assert.Empty(events.Of(SyncEventKind.RetryScheduled));
-            var failed = await client.GetQueuedBatchesAsync(QueuedBatchStatus.Failed).WaitAsync(TestClient.Timeout);
-            Assert.Equal(4, failed.Count); // three lone samples, and the whole atomic batch
-            Assert.All(failed, f => Assert.Contains("max_message_bytes (1024)", f.LastError, StringComparison.Ordinal));
-            Assert.All(failed, f => Assert.Null(f.BatchSeq)); // never sent: no batch_seq consumed
-            Assert.Equal(12, failed.Single(f => f.Anchors.Count == 1).SampleCount); // the atomic batch keeps its anchor...
-            Assert.Empty(await client.GetCommittedAnchorsAsync().WaitAsync(TestClient.Timeout)); // ...uncommitted
-            Assert.Equal(4, events.Of(SyncEventKind.Failed).Count());
+            var quarantined = await client.GetQuarantineAsync().WaitAsync(TestClient.Timeout);
+            Assert.Equal(5, quarantined.Count); // five lone samples: three of the plain batch, two of the atomic one
+            Assert.All(quarantined, q => Assert.Contains("max_message_bytes (1024)", q.Reason, StringComparison.Ordinal));
+            Assert.All(quarantined, q => Assert.Equal(1, q.ItemCount));
+            Assert.All(quarantined, q => Assert.Null(q.RejectReason)); // never sent: the server gave no reason code
+            Assert.All(await client.GetQueuedBatchesAsync(QueuedBatchStatus.Quarantined).WaitAsync(TestClient.Timeout), b => Assert.Null(b.BatchSeq));
+            // Everything the anchor covers is delivered or quarantined: it commits.
+            Assert.Equal(ByteString.CopyFromUtf8("end"), Assert.Single(await client.GetCommittedAnchorsAsync().WaitAsync(TestClient.Timeout)).Anchor);
+            Assert.Equal(5, events.Of(SyncEventKind.Quarantined).Count());
 
             // Retrying fails them again locally, without a send, a loop or new rows.
-            Assert.Equal(4, await client.RetryFailedAsync().WaitAsync(TestClient.Timeout));
+            Assert.Equal(5, await client.RetryQuarantinedAsync().WaitAsync(TestClient.Timeout));
             await client.WaitUntilDrainedAsync().WaitAsync(TestClient.Timeout);
-            Assert.Equal(8, events.Of(SyncEventKind.Failed).Count());
-            Assert.Equal(4, (await client.GetStatusAsync().WaitAsync(TestClient.Timeout)).FailedBatches);
-            Assert.Equal(100, await server.CountSamplesAsync());
+            Assert.Equal(10, events.Of(SyncEventKind.Quarantined).Count());
+            Assert.Equal(5, (await client.GetStatusAsync().WaitAsync(TestClient.Timeout)).QuarantinedBatches);
+            Assert.Equal(110, await server.CountSamplesAsync());
         }
     }
 
