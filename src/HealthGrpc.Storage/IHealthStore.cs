@@ -47,6 +47,12 @@ public interface IHealthStore : IAsyncDisposable
     /// </summary>
     Task CheckWritableAsync(CancellationToken ct);
 
+    /// <summary>15-minute rollups of the user's quantity samples of one type with bucket start in [fromUnixMs, toUnixMs), ordered by bucket start then source.</summary>
+    Task<IReadOnlyList<RollupRecord>> ReadRollupsAsync(string userId, int type, long fromUnixMs, long toUnixMs, CancellationToken ct);
+
+    /// <summary>A page of the user's discrete samples, series and waveform chunks overlapping a time range (see <see cref="SampleQuery"/>), in <see cref="SampleReadPosition"/> order.</summary>
+    Task<SampleReadPage> ReadSamplesAsync(SampleQuery query, CancellationToken ct);
+
     /// <summary>Stored discrete samples of the user (series and waveforms not included).</summary>
     Task<long> CountSamplesAsync(string userId, CancellationToken ct);
 

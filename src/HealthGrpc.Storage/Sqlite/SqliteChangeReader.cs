@@ -226,7 +226,7 @@ internal static class SqliteChangeReader
         }
     }
 
-    private static SqliteCommand Command(SqliteConnection connection, string sql, params (string Name, object Value)[] parameters)
+    internal static SqliteCommand Command(SqliteConnection connection, string sql, params (string Name, object Value)[] parameters)
     {
         var command = connection.CreateCommand();
         command.CommandText = sql;
@@ -239,7 +239,7 @@ internal static class SqliteChangeReader
     }
 
     /// <summary>Source and unit ids to values (immutable once committed, so cached for the store's lifetime).</summary>
-    private sealed class Lookups(
+    internal sealed class Lookups(
         SqliteConnection connection,
         ConcurrentDictionary<long, SourceRecord> sources,
         ConcurrentDictionary<long, string> units)

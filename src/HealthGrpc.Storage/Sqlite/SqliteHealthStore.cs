@@ -19,6 +19,7 @@ public sealed class SqliteHealthStore : IHealthStore
     private readonly TaskCompletionSource _writerDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ConcurrentDictionary<long, SourceRecord> _sourceCache = new();
     private readonly ConcurrentDictionary<long, string> _unitCache = new();
+    private readonly SqliteReadRunner _reads;
     private SqliteWriter? _writer;
     private int _disposed;
 
@@ -31,6 +32,7 @@ public sealed class SqliteHealthStore : IHealthStore
         _options = options;
         _writer = writer;
         _readConnectionString = SqliteSchema.ReaderConnectionString(path, options.BusyTimeout);
+        _reads = new SqliteReadRunner(OpenReader, Environment.ProcessorCount);
         _queue = Channel.CreateBounded<WorkItem>(new BoundedChannelOptions(Math.Max(1, options.GroupCommit.QueueCapacity))
         {
             SingleReader = true,
@@ -434,6 +436,12 @@ public sealed class SqliteHealthStore : IHealthStore
         using var connection = OpenReader();
         return Task.FromResult(SqliteChangeReader.Read(connection, userId, afterSequence, limit, _sourceCache, _unitCache));
     }
+
+    public Task<IReadOnlyList<RollupRecord>> ReadRollupsAsync(string userId, int type, long fromUnixMs, long toUnixMs, CancellationToken ct)
+        => _reads.RunAsync(connection => SqliteRollupQuery.Read(connection, userId, type, fromUnixMs, toUnixMs, _sourceCache, _unitCache), ct);
+
+    public Task<SampleReadPage> ReadSamplesAsync(SampleQuery query, CancellationToken ct)
+        => _reads.RunAsync(connection => SqliteSampleReader.Read(connection, query, _sourceCache, _unitCache), ct);
 
     // ---- shutdown ------------------------------------------------------------------------------------------------
 
