@@ -136,8 +136,8 @@ internal static class SqliteSampleReader
             _query.After?.StartUnixMs ?? long.MinValue);
 
         /// <summary>Range, snapshot, sources and cursor conditions for a stream of <paramref name="kind"/> items.</summary>
-        public string Conditions(SampleItemKind kind, string endExpression) =>
-            $" AND start_ms < $to AND ({endExpression} > $from OR start_ms >= $from) AND seq <= $snap{_sources}{After(kind)}";
+        public string Conditions(SampleItemKind kind, string beginExpression, string endExpression) =>
+            $" AND {beginExpression} < $to AND ({endExpression} > $from OR {beginExpression} >= $from) AND seq <= $snap{_sources}{After(kind)}";
 
         private string After(SampleItemKind kind)
         {
@@ -164,7 +164,7 @@ internal static class SqliteSampleReader
             SELECT uuid, start_ms, end_ms, zone, quantity, category, unit_ref, source_ref, device_ref, sync_id, sync_version,
                    metadata, vendor_type
             FROM samples
-            WHERE user_ref = $u AND type = $type AND start_ms >= $lo{filter.Conditions(SampleItemKind.Sample, "end_ms")}
+            WHERE user_ref = $u AND type = $type AND start_ms >= $lo{filter.Conditions(SampleItemKind.Sample, "start_ms", "end_ms")}
             ORDER BY start_ms, uuid LIMIT $n
             """;
         using var command = Command(connection, sql, [.. filter.Parameters, ("$type", type), ("$lo", filter.LowestStart)]);
@@ -197,7 +197,7 @@ internal static class SqliteSampleReader
         var sql = $"""
             SELECT uuid, type, vendor_type, unit_ref, source_ref, device_ref, start_ms, end_ms, zone, point_count, payload
             FROM series
-            WHERE user_ref = $u AND type IN ({TypeList(filter)}){filter.Conditions(SampleItemKind.Series, "end_ms")}
+            WHERE user_ref = $u AND type IN ({TypeList(filter)}){filter.Conditions(SampleItemKind.Series, "start_ms", "end_ms")}
             ORDER BY start_ms, uuid LIMIT $n
             """;
         using var command = Command(connection, sql, [.. filter.Parameters, .. TypeParameters(filter)]);
@@ -223,13 +223,14 @@ internal static class SqliteSampleReader
 
     private static void ReadWaveforms(SqliteConnection connection, Filter filter, Lookups lookup, List<Row> rows)
     {
-        // A chunk covers [start, start + points / frequency).
+        // start_ms is the recording's start (shared by its chunks, which so sort together); a chunk covers
+        // [start + first_sample_index / frequency, start + (first_sample_index + points) / frequency).
         var sql = $"""
             SELECT uuid, chunk_index, chunk_count, type, vendor_type, unit_ref, source_ref, device_ref, start_ms, zone,
                    frequency_hz, lead, first_sample_index, point_count, payload
             FROM waveforms
             WHERE user_ref = $u AND type IN ({TypeList(filter)})
-                  {filter.Conditions(SampleItemKind.Waveform, "(start_ms + CAST(point_count * 1000.0 / frequency_hz AS INTEGER))")}
+                  {filter.Conditions(SampleItemKind.Waveform, ChunkBegin, ChunkEnd)}
             ORDER BY start_ms, uuid, chunk_index LIMIT $n
             """;
         using var command = Command(connection, sql, [.. filter.Parameters, .. TypeParameters(filter)]);
@@ -257,6 +258,9 @@ internal static class SqliteSampleReader
             rows.Add(new Row(position, bytes, r.GetInt64(7), waveform));
         }
     }
+
+    private const string ChunkBegin = "(start_ms + CAST(first_sample_index * 1000.0 / frequency_hz AS INTEGER))";
+    private const string ChunkEnd = "(start_ms + CAST((first_sample_index + point_count) * 1000.0 / frequency_hz AS INTEGER))";
 
     private static string TypeList(Filter filter) =>
         string.Join(", ", filter.TypeNames);
