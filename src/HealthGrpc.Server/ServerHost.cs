@@ -69,6 +69,7 @@ public static class ServerHost
         app.UseAuthorization();
         app.UseMiddleware<UnaryRequestGuard>();
         app.MapGrpcService<Services.SyncService>();
+        app.MapGrpcService<Services.QueryService>();
         app.MapGrpcHealthChecksService();
         if (reflection)
         {

@@ -50,6 +50,9 @@ public interface IHealthStore : IAsyncDisposable
     /// </summary>
     Task CheckWritableAsync(CancellationToken ct);
 
+    /// <summary>A page of the user's discrete samples, series and waveform chunks overlapping a time range (see <see cref="SampleQuery"/>), in <see cref="SampleReadPosition"/> order.</summary>
+    Task<SampleReadPage> ReadSamplesAsync(SampleQuery query, CancellationToken ct);
+
     /// <summary>Stored discrete samples of the user (series and waveforms not included).</summary>
     Task<long> CountSamplesAsync(string userId, CancellationToken ct);
 

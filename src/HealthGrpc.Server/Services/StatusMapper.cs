@@ -3,6 +3,7 @@ using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using HealthGrpc.Contracts.V1;
 using HealthGrpc.Server.Ingest;
+using HealthGrpc.Server.Query;
 using HealthGrpc.Storage;
 
 namespace HealthGrpc.Server.Services;
@@ -19,6 +20,15 @@ internal static class StatusMapper
     {
         SyncRejectedException rejected => WithDetail(CodeFor(rejected.Reason), rejected.Message,
             new ErrorDetail { Reason = rejected.Reason, HighWaterMark = rejected.HighWaterMark, CurrentEpoch = rejected.CurrentEpoch }),
+        QueryRejectedException { Reason: ErrorReason.NoGrant } denied => WithDetail(StatusCode.PermissionDenied, denied.Message,
+            new ErrorDetail { Reason = ErrorReason.NoGrant }),
+        // The standard field violation names the argument for any language's status-details helper.
+        QueryRejectedException invalid => new Google.Rpc.Status
+        {
+            Code = (int)StatusCode.InvalidArgument,
+            Message = invalid.Message,
+            Details = { Any.Pack(new Google.Rpc.BadRequest { FieldViolations = { new Google.Rpc.BadRequest.Types.FieldViolation { Field = invalid.Field, Description = invalid.Message } } }) },
+        }.ToRpcException(),
         // Nothing of the batch was stored: the client keeps it queued and retries with backoff.
         HealthStoreUnavailableException unavailable => new RpcException(new Grpc.Core.Status(StatusCode.Unavailable,
             $"storage unavailable, retry later: {unavailable.Message}")),

@@ -20,6 +20,7 @@ public sealed class SqliteHealthStore : IHealthStore
     private readonly TaskCompletionSource _writerDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ConcurrentDictionary<long, SourceRecord> _sourceCache = new();
     private readonly ConcurrentDictionary<long, string> _unitCache = new();
+    private readonly SqliteReadRunner _reads;
     private SqliteWriter? _writer;
     private int _disposed;
 
@@ -32,6 +33,7 @@ public sealed class SqliteHealthStore : IHealthStore
         _options = options;
         _writer = writer;
         _readConnectionString = SqliteSchema.ReaderConnectionString(path, options.BusyTimeout);
+        _reads = new SqliteReadRunner(OpenReader, Environment.ProcessorCount);
         _queue = Channel.CreateBounded<WorkItem>(new BoundedChannelOptions(Math.Max(1, options.GroupCommit.QueueCapacity))
         {
             SingleReader = true,
@@ -394,13 +396,6 @@ public sealed class SqliteHealthStore : IHealthStore
             new DeviceCheckpoint(deviceId, epoch, hwm, anchors, DateTimeOffset.FromUnixTimeMilliseconds(lastCommitMs)));
     }
 
-    public Task<IReadOnlyList<RollupRecord>> ReadRollupsAsync(string userId, int type, long fromUnixMs, long toUnixMs, CancellationToken ct)
-    {
-        ct.ThrowIfCancellationRequested();
-        using var connection = OpenReader();
-        return Task.FromResult(SqliteRollupReader.Read(connection, userId, type, fromUnixMs, toUnixMs, _sourceCache, _unitCache));
-    }
-
     public Task<long> GetChangeSequenceAsync(string userId, CancellationToken ct)
     {
         ct.ThrowIfCancellationRequested();
@@ -430,6 +425,12 @@ public sealed class SqliteHealthStore : IHealthStore
         using var connection = OpenReader();
         return Task.FromResult(SqliteChangeReader.Read(connection, userId, afterSequence, limit, _sourceCache, _unitCache));
     }
+
+    public Task<IReadOnlyList<RollupRecord>> ReadRollupsAsync(string userId, int type, long fromUnixMs, long toUnixMs, CancellationToken ct)
+        => _reads.RunAsync(connection => SqliteRollupReader.Read(connection, userId, type, fromUnixMs, toUnixMs, _sourceCache, _unitCache), ct);
+
+    public Task<SampleReadPage> ReadSamplesAsync(SampleQuery query, CancellationToken ct)
+        => _reads.RunAsync(connection => SqliteSampleReader.Read(connection, query, _sourceCache, _unitCache), ct);
 
     // ---- shutdown ------------------------------------------------------------------------------------------------
 

@@ -1,0 +1,66 @@
+using Grpc.Core;
+using HealthGrpc.Contracts.V1;
+using HealthGrpc.Server.Auth;
+using HealthGrpc.Server.Query;
+
+namespace HealthGrpc.Server.Services;
+
+internal sealed partial class QueryService
+{
+    /// <summary>Per-bucket statistics in a time zone, from the 15-minute rollups, one source per slot.</summary>
+    public override async Task<GetAggregatesResponse> GetAggregates(GetAggregatesRequest request, ServerCallContext context)
+    {
+        var query = AggregateRequest.From(request, QueryOwner.Resolve(context.UserId(), request.OwnerUserId));
+        var buckets = LocalBuckets.Cover(query.Zone, query.BucketSize, query.FromUnixMs, query.ToUnixMs);
+        var rollups = await store.ReadRollupsAsync(
+            query.OwnerUserId, (int)query.Type, buckets[0].StartUnixMs, buckets[^1].EndUnixMs, context.CancellationToken).ConfigureAwait(false);
+        var response = new GetAggregatesResponse { Unit = query.Unit };
+        foreach (var result in RollupAggregator.Aggregate(rollups, buckets, query.Priority))
+        {
+            response.Buckets.Add(ToWire(result, query.Functions));
+        }
+
+        return response;
+    }
+
+    private static AggregateBucket ToWire(AggregateResult result, IReadOnlySet<AggregateFunction> functions)
+    {
+        var bucket = new AggregateBucket
+        {
+            StartTime = SampleWire.Time(result.Range.StartUnixMs),
+            EndTime = SampleWire.Time(result.Range.EndUnixMs),
+            Count = (ulong)result.Count,
+            ChosenSourceKind = (DeviceKind)result.ChosenSourceKind,
+        };
+        if (functions.Contains(AggregateFunction.Sum))
+        {
+            bucket.Sum = result.Sum;
+        }
+
+        // Statistics of no value are left unset rather than invented.
+        if (result.Count > 0)
+        {
+            if (functions.Contains(AggregateFunction.Avg))
+            {
+                bucket.Avg = result.Average;
+            }
+
+            if (functions.Contains(AggregateFunction.Min))
+            {
+                bucket.Min = result.Min;
+            }
+
+            if (functions.Contains(AggregateFunction.Max))
+            {
+                bucket.Max = result.Max;
+            }
+
+            if (functions.Contains(AggregateFunction.Latest))
+            {
+                bucket.Latest = result.Latest;
+            }
+        }
+
+        return bucket;
+    }
+}
