@@ -19,6 +19,8 @@ public sealed class SqliteHealthStore : IHealthStore
     private readonly TaskCompletionSource _writerDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ConcurrentDictionary<long, SourceRecord> _sourceCache = new();
     private readonly ConcurrentDictionary<long, string> _unitCache = new();
+    // Users whose feeds the current group moved; touched by the commit thread only, published once the group committed.
+    private readonly HashSet<string> _committedUsers = new(StringComparer.Ordinal);
     private SqliteWriter? _writer;
     private int _disposed;
 
@@ -43,6 +45,9 @@ public sealed class SqliteHealthStore : IHealthStore
 
     /// <summary>The database file.</summary>
     public string Path => _path;
+
+    /// <inheritdoc />
+    public ChangeNotifications ChangeNotifications { get; } = new();
 
     /// <summary>Opens (creating and migrating if needed) the database file at <paramref name="path"/> and starts the writer.</summary>
     public static Task<SqliteHealthStore> OpenAsync(string path, SqliteStoreOptions? options = null, CancellationToken ct = default)
@@ -106,7 +111,17 @@ public sealed class SqliteHealthStore : IHealthStore
             throw new ArgumentException("Epoch and batch_seq start at 1.", nameof(batch));
         }
 
-        return EnqueueAsync(new WorkItem<CommitOutcome>(batch.ItemCount + 1, (w, t) => w.ApplyBatch(batch, t), ct), ct);
+        return EnqueueAsync(new WorkItem<CommitOutcome>(batch.ItemCount + 1, (w, t) =>
+        {
+            var outcome = w.ApplyBatch(batch, t);
+            if (outcome is CommitOutcome.Committed)
+            {
+                // A rolled-back attempt may leave the user here: a spurious wake-up only costs the listener one read.
+                _committedUsers.Add(batch.UserId);
+            }
+
+            return outcome;
+        }, ct), ct);
     }
 
     private async Task<T> EnqueueAsync<T>(WorkItem<T> item, CancellationToken ct)
@@ -288,6 +303,9 @@ public sealed class SqliteHealthStore : IHealthStore
             return;
         }
 
+        // Durable now: wake the live subscriptions before the callers are completed (and ack).
+        ChangeNotifications.Publish(_committedUsers);
+        _committedUsers.Clear();
         foreach (var item in group)
         {
             item.Complete();
@@ -411,6 +429,13 @@ public sealed class SqliteHealthStore : IHealthStore
         using var connection = OpenReader();
         using var command = Command(connection, "SELECT change_seq FROM users WHERE user_id = $u", ("$u", userId));
         return Task.FromResult(command.ExecuteScalar() as long? ?? 0);
+    }
+
+    /// <summary>0: nothing is purged from the feed yet (retention will move the floor).</summary>
+    public Task<long> GetChangeFloorAsync(string userId, CancellationToken ct)
+    {
+        ct.ThrowIfCancellationRequested();
+        return Task.FromResult(0L);
     }
 
     public Task<long> CountSamplesAsync(string userId, CancellationToken ct)
