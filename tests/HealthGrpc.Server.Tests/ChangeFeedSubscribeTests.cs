@@ -1,5 +1,6 @@
 using Grpc.Core;
 using HealthGrpc.Contracts.V1;
+using HealthGrpc.Server.ChangeFeed;
 using Microsoft.Extensions.Logging;
 using static HealthGrpc.Server.Tests.Batches;
 
@@ -47,7 +48,11 @@ public sealed class ChangeFeedSubscribeTests : ServerTest
             switch (message.KindCase)
             {
                 case SubscribeResponse.KindOneofCase.Change:
-                    Assert.True(delivered.Count == 0 || message.Change.Sequence > delivered[^1].Sequence, $"{message.Change.Sequence} after {delivered[^1].Sequence}");
+                    if (delivered.Count > 0 && message.Change.Sequence <= delivered[^1].Sequence)
+                    {
+                        throw new Xunit.Sdk.XunitException($"change {message.Change.Sequence} delivered after {delivered[^1].Sequence}");
+                    }
+
                     Assert.Equal(ChangeFeedApi.TokenAt((long)message.Change.Sequence), message.Token);
                     delivered.Add(message.Change);
                     break;
@@ -135,26 +140,25 @@ public sealed class ChangeFeedSubscribeTests : ServerTest
     {
         const int readSize = 64;
         await using var server = await TestServer.StartAsync(
-            null, "--ChangeFeed:SubscribeReadSize", $"{readSize}", "--ChangeFeed:SubscribeWriteTimeout", "00:00:03");
+            null, "--ChangeFeed:SubscribeReadSize", $"{readSize}", "--ChangeFeed:SubscribeWriteTimeout", "00:00:02");
         var token = await server.CreateUserAsync("carol");
         await new ChangeFeedWorkload(1000).IngestAsync(server, token, "watch-1", 20);
 
-        using var call = Subscribe(server, token); // and never read, until the server gives up
-        var ended = false;
-        long read = 0, written = 0;
-        while (!ended)
+        using var call = Subscribe(server, token); // and not read until the server has given up on it
+        FeedSubscriber? subscriber = null;
+        while (subscriber is not { TooSlow: true })
         {
-            await Task.Delay(100);
-            var subscribers = ChangeFeedApi.Subscribers(server);
-            ended = subscribers.Count == 0 && read > 0;
-            if (subscribers.Count == 1)
+            await Task.Delay(50);
+            subscriber ??= ChangeFeedApi.Subscribers(server).SingleOrDefault();
+            if (subscriber is not null)
             {
-                (read, written) = (subscribers[0].ChangesRead, subscribers[0].MessagesWritten);
-                // The server reads the next slice only once the previous one was written: never more than one slice ahead.
-                Assert.InRange(read - written, 0, readSize);
+                // Read first, written second: the server reads the next slice only once the previous one was written.
+                var read = subscriber.ChangesRead;
+                Assert.True(read - subscriber.MessagesWritten <= readSize, $"{read} read, {subscriber.MessagesWritten} written");
             }
         }
 
+        Assert.InRange(subscriber.ChangesRead, 1, 5_000); // of 20,000 committed: the window filled and the server stopped reading
         var received = 0;
         var error = await ChangeFeedApi.RefusedAsync(async () =>
         {
@@ -165,10 +169,10 @@ public sealed class ChangeFeedSubscribeTests : ServerTest
             }
         });
 
-        Assert.InRange(read, 1, 5_000); // of 20,000 committed: the transport's window filled and the server stopped reading
-        Assert.Equal(written, received);
-        Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
+        Assert.True(error.StatusCode == StatusCode.ResourceExhausted, $"{error.StatusCode}: {error.Status.Detail}");
         Assert.Contains("Subscribe again with the last token", error.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal(subscriber.MessagesWritten, received); // everything the server wrote arrived, then the status
+        Assert.Empty(ChangeFeedApi.Subscribers(server));
     }
 
     [Fact]

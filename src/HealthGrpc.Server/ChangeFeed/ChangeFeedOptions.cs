@@ -29,8 +29,15 @@ public sealed class ChangeFeedOptions
     public int SubscribeReadSize { get; set; } = 256;
 
     /// <summary>
-    /// A Subscribe write that the subscriber does not take (flow control stays closed) for this long ends the call with
-    /// RESOURCE_EXHAUSTED: the client resumes from the last token it received.
+    /// A Subscribe message the subscriber does not take for this long (HTTP/2 flow control stays closed) makes the server
+    /// stop reading for it: once that message is taken the call ends with RESOURCE_EXHAUSTED, and the client resumes
+    /// from the last token it received.
     /// </summary>
     public TimeSpan SubscribeWriteTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// A message still not taken this long after <see cref="SubscribeWriteTimeout"/> means nobody reads the stream: the
+    /// server ends the call and the stream is reset (no status can reach a client that reads nothing).
+    /// </summary>
+    public TimeSpan SubscribeAbandonTimeout { get; set; } = TimeSpan.FromMinutes(2);
 }

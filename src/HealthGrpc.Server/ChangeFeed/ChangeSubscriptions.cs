@@ -12,11 +12,11 @@ namespace HealthGrpc.Server.ChangeFeed;
 /// </summary>
 internal sealed class ChangeSubscriptions(IHealthStore store, ChangeFeedHub hub, ChangeFeedOptions options, TimeProvider time)
 {
-    public async Task RunAsync(FeedPosition start, FeedFilter filter, Func<SubscribeResponse, CancellationToken, Task> write, CancellationToken ct)
+    public async Task RunAsync(FeedPosition start, FeedFilter filter, Func<SubscribeResponse, Task> write, CancellationToken ct)
     {
         using var registration = hub.Register(start.UserId);
         var subscriber = registration.Subscriber;
-        using var stream = new SubscriptionStream(write, subscriber, options.SubscribeWriteTimeout, time, ct);
+        var stream = new SubscriptionStream(write, subscriber, options, time, ct);
 
         var position = await DeliverAsync(start.UserId, start.AfterSequence, filter, subscriber, stream, ct).ConfigureAwait(false);
         await stream.WriteAsync(new SubscribeResponse { CaughtUp = new CaughtUp(), Token = ChangeToken.Format(position) }).ConfigureAwait(false);

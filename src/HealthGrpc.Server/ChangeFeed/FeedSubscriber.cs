@@ -5,7 +5,8 @@ namespace HealthGrpc.Server.ChangeFeed;
 /// <summary>
 /// One open Subscribe call as the hub sees it: a wake-up signal that coalesces (any number of commits before the
 /// subscription looks again is one wake-up: it re-reads the store by sequence, never the notifications), and counters
-/// of what the subscription read from the store and wrote to its stream (what it holds is their difference).
+/// of what the subscription read from the store and wrote to its stream (what it holds is their difference), and
+/// whether it fell behind.
 /// </summary>
 internal sealed class FeedSubscriber
 {
@@ -14,6 +15,7 @@ internal sealed class FeedSubscriber
 
     private long _changesRead;
     private long _messagesWritten;
+    private int _tooSlow;
 
     public FeedSubscriber(string userId) => UserId = userId;
 
@@ -24,6 +26,9 @@ internal sealed class FeedSubscriber
 
     /// <summary>Messages (changes, caught-up marker, heartbeats) whose write to the stream completed.</summary>
     public long MessagesWritten => Interlocked.Read(ref _messagesWritten);
+
+    /// <summary>A write waited longer than the write timeout: the call ends once that write completes (or is abandoned).</summary>
+    public bool TooSlow => Volatile.Read(ref _tooSlow) != 0;
 
     /// <summary>Called by the hub after a commit touched <see cref="UserId"/>. Never blocks.</summary>
     public void Wake() => _signal.Writer.TryWrite(true);
@@ -53,4 +58,6 @@ internal sealed class FeedSubscriber
     public void CountRead(int changes) => Interlocked.Add(ref _changesRead, changes);
 
     public void CountWritten() => Interlocked.Increment(ref _messagesWritten);
+
+    public void MarkTooSlow() => Volatile.Write(ref _tooSlow, 1);
 }
