@@ -27,11 +27,14 @@ internal static class ChangeFeedApi
             pages++;
             Assert.True(page.Changes.Count <= (pageSize == 0 ? 1000 : (int)pageSize), $"page of {page.Changes.Count} changes");
             changes.AddRange(page.Changes);
-            sinceToken = page.NextToken;
             if (!page.HasMore)
             {
-                return (changes, sinceToken, pages);
+                return (changes, page.NextToken, pages);
             }
+
+            // A page that promises more must move the reader on, even when its filter left nothing in it.
+            Assert.NotEqual(sinceToken, page.NextToken);
+            sinceToken = page.NextToken;
         }
     }
 
