@@ -79,6 +79,23 @@ public sealed class ChangeFeedSubscribeTests : ServerTest
     }
 
     [Fact]
+    public async Task A_commit_wakes_the_subscription_through_the_stores_notification_not_a_poll()
+    {
+        // No heartbeat (and so no periodic re-read) within the test's timeouts: only the commit notification can deliver.
+        await using var server = await TestServer.StartAsync(null, "--ChangeFeed:HeartbeatInterval", "01:00:00");
+        var token = await server.CreateUserAsync("carol");
+        using var call = Subscribe(server, token);
+        Assert.Equal(SubscribeResponse.KindOneofCase.CaughtUp, (await NextAsync(call)).KindCase);
+
+        for (var b = 1ul; b <= 3; b++)
+        {
+            await server.Client.UploadAsync(Upload(HeartRate(b, NewUuids(2))), SyncApi.As(token)).Bounded();
+            Assert.Equal((2 * b) - 1, (await NextAsync(call)).Change.Sequence);
+            Assert.Equal(2 * b, (await NextAsync(call)).Change.Sequence);
+        }
+    }
+
+    [Fact]
     public async Task Resuming_from_a_messages_token_continues_with_the_next_change()
     {
         await new ChangeFeedWorkload(10).IngestAsync(Server, Token, "watch-1", 2);
@@ -173,6 +190,30 @@ public sealed class ChangeFeedSubscribeTests : ServerTest
         Assert.Contains("Subscribe again with the last token", error.Status.Detail, StringComparison.Ordinal);
         Assert.Equal(subscriber.MessagesWritten, received); // everything the server wrote arrived, then the status
         Assert.Empty(ChangeFeedApi.Subscribers(server));
+    }
+
+    [Fact]
+    public async Task A_graceful_stop_ends_open_subscriptions_with_unavailable_at_once()
+    {
+        var server = await TestServer.StartAsync();
+        try
+        {
+            var token = await server.CreateUserAsync("carol");
+            using var call = Subscribe(server, token);
+            Assert.Equal(SubscribeResponse.KindOneofCase.CaughtUp, (await NextAsync(call)).KindCase);
+
+            var stopping = server.StopAsync();
+            var error = await ChangeFeedApi.RefusedAsync(() => NextAsync(call));
+            await stopping.Bounded();
+
+            // Without ending it the host would wait out its 15 s shutdown timeout and then reset the stream.
+            Assert.True(error.StatusCode == StatusCode.Unavailable, $"{error.StatusCode}: {error.Status.Detail}");
+            Assert.Contains("from the last token", error.Status.Detail, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await server.DisposeAsync();
+        }
     }
 
     [Fact]

@@ -10,5 +10,9 @@ namespace HealthGrpc.Server.Services;
 /// <see cref="ChangeSubscriptions"/>); refusals become statuses in <see cref="StatusMapper"/>.
 /// </summary>
 [Authorize]
-internal sealed partial class ChangeFeedService(IHealthStore store, ChangePager pager, ChangeSubscriptions subscriptions)
+internal sealed partial class ChangeFeedService(
+    IHealthStore store,
+    ChangePager pager,
+    ChangeSubscriptions subscriptions,
+    IHostApplicationLifetime lifetime)
     : Contracts.V1.ChangeFeedService.ChangeFeedServiceBase;
