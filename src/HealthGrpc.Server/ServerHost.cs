@@ -1,4 +1,5 @@
 using HealthGrpc.Server.Auth;
+using HealthGrpc.Server.ChangeFeed;
 using HealthGrpc.Server.Health;
 using HealthGrpc.Server.Ingest;
 using HealthGrpc.Server.Services;
@@ -15,7 +16,8 @@ namespace HealthGrpc.Server;
 /// <c>Urls</c> (default http://127.0.0.1:5000, h2c), <c>Kestrel:Endpoints</c> for TLS and other addresses,
 /// <c>Server:AllowPlaintextOnNetwork</c> (h2c on a non-loopback address), <c>Server:Reflection</c>,
 /// <c>Storage:Path</c> (default data/healthgrpc.db), <c>Storage:*</c> store tuning (see <see cref="SqliteStoreOptions"/>),
-/// <c>Ingest:*</c> limits (see <see cref="IngestLimits"/>).
+/// <c>Ingest:*</c> limits (see <see cref="IngestLimits"/>), <c>ChangeFeed:*</c> paging and subscription settings (see
+/// <see cref="ChangeFeedOptions"/>).
 /// </summary>
 public static class ServerHost
 {
@@ -44,6 +46,11 @@ public static class ServerHost
         builder.Services.AddSingleton<IngestBudget>();
         builder.Services.AddSingleton<IngestPipeline>();
         builder.Services.AddSingleton<TokenAuthenticator>();
+        // ChangeFeed:* page sizes, heartbeat interval and the slow-subscriber bounds (see ChangeFeedOptions).
+        builder.Services.AddSingleton(builder.Configuration.GetSection("ChangeFeed").Get<ChangeFeedOptions>() ?? new ChangeFeedOptions());
+        builder.Services.AddSingleton<ChangeFeedHub>();
+        builder.Services.AddSingleton<ChangePager>();
+        builder.Services.AddSingleton<ChangeSubscriptions>();
 
         builder.Services.AddAuthentication(BearerTokenAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, BearerTokenAuthenticationHandler>(BearerTokenAuthenticationHandler.SchemeName, null);
@@ -70,6 +77,7 @@ public static class ServerHost
         app.UseMiddleware<UnaryRequestGuard>();
         app.MapGrpcService<Services.SyncService>();
         app.MapGrpcService<Services.QueryService>();
+        app.MapGrpcService<Services.ChangeFeedService>();
         app.MapGrpcHealthChecksService();
         if (reflection)
         {

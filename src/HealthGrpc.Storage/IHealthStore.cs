@@ -45,6 +45,15 @@ public interface IHealthStore : IAsyncDisposable
     Task<long> GetChangeSequenceAsync(string userId, CancellationToken ct);
 
     /// <summary>
+    /// The floor of the user's retained change feed: changes with a sequence at or below it may have been purged, so a
+    /// reader can resume only from a sequence &gt;= the floor (0 while nothing was ever purged).
+    /// </summary>
+    Task<long> GetChangeFloorAsync(string userId, CancellationToken ct);
+
+    /// <summary>Raised after each durable commit with the users whose change feeds moved (live subscriptions wake on it).</summary>
+    ChangeNotifications ChangeNotifications { get; }
+
+    /// <summary>
     /// Completes when the store's writer is alive and has just committed a (tiny) write to the database's disk; throws
     /// <see cref="HealthStoreUnavailableException"/> when it cannot. Backs the server's health check.
     /// </summary>

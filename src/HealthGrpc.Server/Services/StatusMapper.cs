@@ -2,6 +2,7 @@ using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using HealthGrpc.Contracts.V1;
+using HealthGrpc.Server.ChangeFeed;
 using HealthGrpc.Server.Ingest;
 using HealthGrpc.Server.Query;
 using HealthGrpc.Storage;
@@ -32,6 +33,8 @@ internal static class StatusMapper
         // Nothing of the batch was stored: the client keeps it queued and retries with backoff.
         HealthStoreUnavailableException unavailable => new RpcException(new Grpc.Core.Status(StatusCode.Unavailable,
             $"storage unavailable, retry later: {unavailable.Message}")),
+        // The server stopped buffering for a subscriber that does not read: it resumes from its last token.
+        SubscriberTooSlowException slow => new RpcException(new Grpc.Core.Status(StatusCode.ResourceExhausted, slow.Message)),
         InvalidProtocolBufferException malformed => MalformedRequest("the request message", malformed.Message).ToRpcException(),
         _ => null,
     };

@@ -21,6 +21,8 @@ public sealed class SqliteHealthStore : IHealthStore
     private readonly ConcurrentDictionary<long, SourceRecord> _sourceCache = new();
     private readonly ConcurrentDictionary<long, string> _unitCache = new();
     private readonly SqliteReadRunner _reads;
+    // Users whose feeds the current group moved; touched by the commit thread only, published once the group committed.
+    private readonly HashSet<string> _committedUsers = new(StringComparer.Ordinal);
     private SqliteWriter? _writer;
     private int _disposed;
 
@@ -46,6 +48,9 @@ public sealed class SqliteHealthStore : IHealthStore
 
     /// <summary>The database file.</summary>
     public string Path => _path;
+
+    /// <inheritdoc />
+    public ChangeNotifications ChangeNotifications { get; } = new();
 
     /// <summary>Opens (creating and migrating if needed) the database file at <paramref name="path"/> and starts the writer.</summary>
     public static Task<SqliteHealthStore> OpenAsync(string path, SqliteStoreOptions? options = null, CancellationToken ct = default)
@@ -109,7 +114,17 @@ public sealed class SqliteHealthStore : IHealthStore
             throw new ArgumentException("Epoch and batch_seq start at 1.", nameof(batch));
         }
 
-        return EnqueueAsync(new WorkItem<CommitOutcome>(batch.ItemCount + 1, (w, t) => w.ApplyBatch(batch, t), ct), ct);
+        return EnqueueAsync(new WorkItem<CommitOutcome>(batch.ItemCount + 1, (w, t) =>
+        {
+            var outcome = w.ApplyBatch(batch, t);
+            if (outcome is CommitOutcome.Committed)
+            {
+                // A rolled-back attempt may leave the user here: a spurious wake-up only costs the listener one read.
+                _committedUsers.Add(batch.UserId);
+            }
+
+            return outcome;
+        }, ct), ct);
     }
 
     private async Task<T> EnqueueAsync<T>(WorkItem<T> item, CancellationToken ct)
@@ -291,6 +306,9 @@ public sealed class SqliteHealthStore : IHealthStore
             return;
         }
 
+        // Durable now: wake the live subscriptions before the callers are completed (and ack).
+        ChangeNotifications.Publish(_committedUsers);
+        _committedUsers.Clear();
         foreach (var item in group)
         {
             item.Complete();
@@ -404,6 +422,13 @@ public sealed class SqliteHealthStore : IHealthStore
         return Task.FromResult(command.ExecuteScalar() as long? ?? 0);
     }
 
+    /// <summary>0: nothing is purged from the feed yet (retention will move the floor).</summary>
+    public Task<long> GetChangeFloorAsync(string userId, CancellationToken ct)
+    {
+        ct.ThrowIfCancellationRequested();
+        return Task.FromResult(0L);
+    }
+
     public Task<long> CountSamplesAsync(string userId, CancellationToken ct)
         => CountAsync("SELECT COUNT(*) FROM samples WHERE user_ref = (SELECT id FROM users WHERE user_id = $u)", userId, ct);
 
@@ -421,9 +446,7 @@ public sealed class SqliteHealthStore : IHealthStore
     public Task<ChangePage> ReadChangesAsync(string userId, long afterSequence, int limit, CancellationToken ct)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
-        ct.ThrowIfCancellationRequested();
-        using var connection = OpenReader();
-        return Task.FromResult(SqliteChangeReader.Read(connection, userId, afterSequence, limit, _sourceCache, _unitCache));
+        return _reads.RunAsync(connection => SqliteChangeReader.Read(connection, userId, afterSequence, limit, _sourceCache, _unitCache), ct);
     }
 
     public Task<IReadOnlyList<RollupRecord>> ReadRollupsAsync(string userId, int type, long fromUnixMs, long toUnixMs, CancellationToken ct)
