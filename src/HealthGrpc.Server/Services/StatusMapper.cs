@@ -2,6 +2,7 @@ using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using HealthGrpc.Contracts.V1;
+using HealthGrpc.Server.Auth;
 using HealthGrpc.Server.Ingest;
 using HealthGrpc.Storage;
 
@@ -22,6 +23,8 @@ internal static class StatusMapper
         // Nothing of the batch was stored: the client keeps it queued and retries with backoff.
         HealthStoreUnavailableException unavailable => new RpcException(new Grpc.Core.Status(StatusCode.Unavailable,
             $"storage unavailable, retry later: {unavailable.Message}")),
+        // The stream's token was revoked or expired, or its user disabled, after the call was authenticated.
+        CredentialRejectedException rejected => new RpcException(new Grpc.Core.Status(StatusCode.Unauthenticated, rejected.Message)),
         InvalidProtocolBufferException malformed => MalformedRequest("the request message", malformed.Message).ToRpcException(),
         _ => null,
     };

@@ -19,6 +19,7 @@ public sealed class SqliteHealthStore : IHealthStore
     private readonly TaskCompletionSource _writerDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ConcurrentDictionary<long, SourceRecord> _sourceCache = new();
     private readonly ConcurrentDictionary<long, string> _unitCache = new();
+    private readonly SqliteAccounts _accounts;
     private SqliteWriter? _writer;
     private int _disposed;
 
@@ -31,6 +32,7 @@ public sealed class SqliteHealthStore : IHealthStore
         _options = options;
         _writer = writer;
         _readConnectionString = SqliteSchema.ReaderConnectionString(path, options.BusyTimeout);
+        _accounts = new SqliteAccounts(path, options.BusyTimeout);
         _queue = Channel.CreateBounded<WorkItem>(new BoundedChannelOptions(Math.Max(1, options.GroupCommit.QueueCapacity))
         {
             SingleReader = true,
@@ -323,16 +325,29 @@ public sealed class SqliteHealthStore : IHealthStore
         return command;
     }
 
-    public Task<string?> FindUserByTokenHashAsync(ReadOnlyMemory<byte> tokenHash, CancellationToken ct)
-    {
-        ct.ThrowIfCancellationRequested();
-        using var connection = OpenReader();
-        using var command = Command(
-            connection,
-            "SELECT u.user_id FROM tokens t JOIN users u ON u.id = t.user_ref WHERE t.token_hash = $h",
-            ("$h", tokenHash.ToArray()));
-        return Task.FromResult(command.ExecuteScalar() as string);
-    }
+    public async Task<string?> FindUserByTokenHashAsync(ReadOnlyMemory<byte> tokenHash, CancellationToken ct) =>
+        await _accounts.FindCredentialAsync(tokenHash, ct).ConfigureAwait(false) is { } credential && credential.Check(DateTimeOffset.UtcNow) == CredentialState.Valid
+            ? credential.UserId
+            : null;
+
+    // ---- accounts (SqliteAccounts: short transactions of their own, outside the group commit) ---------------------
+
+    public Task<UserAccount?> FindUserAsync(string userId, CancellationToken ct) => _accounts.FindUserAsync(userId, ct);
+
+    public Task<IReadOnlyList<UserAccount>> ListUsersAsync(CancellationToken ct) => _accounts.ListUsersAsync(ct);
+
+    public Task<bool> DisableUserAsync(string userId, CancellationToken ct) => _accounts.DisableUserAsync(userId, ct);
+
+    public Task<TokenInfo?> IssueTokenAsync(string userId, ReadOnlyMemory<byte> tokenHash, DateTimeOffset? expiresAt, CancellationToken ct) =>
+        _accounts.IssueTokenAsync(userId, tokenHash, expiresAt, ct);
+
+    public Task<IReadOnlyList<TokenInfo>> ListTokensAsync(string? userId, CancellationToken ct) => _accounts.ListTokensAsync(userId, ct);
+
+    public Task<TokenRevocation> RevokeTokenAsync(string tokenId, CancellationToken ct) => _accounts.RevokeTokenAsync(tokenId, ct);
+
+    public Task<Credential?> FindCredentialAsync(ReadOnlyMemory<byte> tokenHash, CancellationToken ct) => _accounts.FindCredentialAsync(tokenHash, ct);
+
+    public Task<long> GetAuthGenerationAsync(CancellationToken ct) => _accounts.GetAuthGenerationAsync(ct);
 
     public Task<DeviceState> GetDeviceStateAsync(string userId, string deviceId, ulong epoch, CancellationToken ct)
     {

@@ -180,6 +180,8 @@ public static class SqliteSchema
                 probed_ms INTEGER NOT NULL
             );
             """),
+        // Keep last (Migrate stops at the first version above the target): token expiry/revocation, disabled users.
+        new(10, "accounts", SqliteAccounts.MigrationSql),
     ];
 
     /// <summary>The newest schema version.</summary>
