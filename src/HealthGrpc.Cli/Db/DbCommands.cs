@@ -72,14 +72,14 @@ internal static class DbCommands
 
     private static Command Stats()
     {
-        var command = new Command("stats", "Row counts and on-disk sizes per table (sizes from SQLite's dbstat)") { Terminal.JsonOption };
+        var command = new Command("stats", "Row counts per table, page counts and sizes of the file and its WAL (per-table bytes where SQLite has dbstat)") { Terminal.JsonOption };
         command.SetAction(parse =>
         {
             var path = StoreLocation.Resolve(parse);
             var stats = SqliteDatabaseInfo.Stats(path);
             if (parse.GetValue(Terminal.JsonOption))
             {
-                Terminal.WriteJson(new { path, stats.PageCount, stats.PageSize, stats.FreePages, stats.WalBytes, stats.Tables });
+                Terminal.WriteJson(new { path, stats.PageCount, stats.PageSize, stats.FreePages, stats.WalBytes, stats.HasPerTableSizes, stats.Tables });
                 return 0;
             }
 
@@ -89,7 +89,8 @@ internal static class DbCommands
                 table.AddRow(row.Name, Number(row.Rows), row.TableBytes is { } t ? Number(t) : "-", row.IndexBytes is { } i ? Number(i) : "-");
             }
 
-            table.Caption($"{path}: {Number(stats.PageCount)} pages of {Number(stats.PageSize)} B ({Number(stats.FreePages)} free), WAL {Number(stats.WalBytes)} B");
+            var sizes = stats.HasPerTableSizes ? "" : "; per-table bytes need SQLite's dbstat, which this build lacks";
+            table.Caption($"{path}: {Number(stats.PageCount)} pages of {Number(stats.PageSize)} B ({Number(stats.FreePages)} free), WAL {Number(stats.WalBytes)} B{sizes}");
             Terminal.Out.Write(table);
             return 0;
         });

@@ -6,8 +6,12 @@ namespace HealthGrpc.Storage.Sqlite;
 /// <summary>Row count and on-disk size of one table (its indexes included in <see cref="IndexBytes"/>); sizes null without dbstat.</summary>
 public sealed record TableStats(string Name, long Rows, long? TableBytes, long? IndexBytes);
 
-/// <summary>Sizes of the database as a whole: pages, page size, the file and the WAL beside it.</summary>
-public sealed record DatabaseStats(long PageCount, long PageSize, long FreePages, long WalBytes, IReadOnlyList<TableStats> Tables);
+/// <summary>
+/// Sizes of the database as a whole (pages, page size, free pages, the WAL beside it) and per table. Per-table sizes
+/// need SQLite's dbstat virtual table (<see cref="HasPerTableSizes"/>); the SQLite bundled with Microsoft.Data.Sqlite is
+/// built without it, so there only row counts and the page counts of the whole file are reported.
+/// </summary>
+public sealed record DatabaseStats(long PageCount, long PageSize, long FreePages, long WalBytes, bool HasPerTableSizes, IReadOnlyList<TableStats> Tables);
 
 /// <summary>
 /// Read-only inspection of a store file for operators (`healthgrpc db check|stats`): schema version, integrity, sizes.
@@ -77,7 +81,7 @@ public static class SqliteDatabaseInfo
         using var pageSize = Command(connection, "PRAGMA page_size");
         using var free = Command(connection, "PRAGMA freelist_count");
         var wal = new FileInfo(path + "-wal");
-        return new DatabaseStats(Scalar(pages), Scalar(pageSize), Scalar(free), wal.Exists ? wal.Length : 0, tables);
+        return new DatabaseStats(Scalar(pages), Scalar(pageSize), Scalar(free), wal.Exists ? wal.Length : 0, bytes is not null, tables);
     }
 
     /// <summary>Bytes of each table and of its indexes, or null when this SQLite has no dbstat.</summary>
@@ -110,7 +114,7 @@ public static class SqliteDatabaseInfo
     {
         if (!File.Exists(path))
         {
-            throw new FileNotFoundException($"No store at '{path}'.", path);
+            throw new FileNotFoundException($"no store at '{path}' (set --store PATH).", path);
         }
 
         var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
