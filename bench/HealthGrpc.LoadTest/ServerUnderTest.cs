@@ -14,7 +14,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace HealthGrpc.LoadTest;
 
 /// <summary>
-/// The real server over a fresh SQLite file: by default the shipped HealthGrpc.Server.dll as a child process (so its CPU
+/// The real server over a fresh SQLite file: by default the shipped `healthgrpc serve` as a child process (so its CPU
 /// and peak RSS are its own), or in this process with <c>--inproc</c>.
 /// </summary>
 internal sealed class ServerUnderTest : IAsyncDisposable
@@ -50,10 +50,10 @@ internal sealed class ServerUnderTest : IAsyncDisposable
 
     public static async Task<ServerUnderTest> StartAsync(string path, bool inProc)
     {
-        string[] args = ["--urls", "http://127.0.0.1:0", "--Storage:Path", path, "--Logging:LogLevel:Default", "Warning"];
+        string[] args = ["--urls", "http://127.0.0.1:0", "--Logging:LogLevel:Default", "Warning"];
         if (inProc)
         {
-            var app = await HealthGrpc.Server.ServerHost.BuildAsync(args);
+            var app = await HealthGrpc.Server.ServerHost.BuildAsync([.. args, "--Storage:Path", path]);
             await app.StartAsync();
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
             return new ServerUnderTest(path, new Uri(address), null, app);
@@ -61,8 +61,9 @@ internal sealed class ServerUnderTest : IAsyncDisposable
 
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add("exec");
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "HealthGrpc.Server.dll"));
-        foreach (var arg in args)
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "healthgrpc.dll"));
+        // The command names the store --store (as every healthgrpc verb does); the host's own key is Storage:Path.
+        foreach (var arg in (string[])["serve", "--store", path, .. args])
         {
             info.ArgumentList.Add(arg);
         }

@@ -6,7 +6,7 @@ namespace HealthGrpc.Storage;
 /// <see cref="IngestBatch.EncodeAck"/>. Implementations: <see cref="Sqlite.SqliteHealthStore"/>
 /// (PostgreSQL to follow and pass the same contract tests).
 /// </summary>
-public interface IHealthStore : IAsyncDisposable
+public interface IHealthStore : IAccountStore, IAsyncDisposable
 {
     /// <summary>Creates the user if it does not exist (idempotent).</summary>
     Task CreateUserAsync(string userId, CancellationToken ct);

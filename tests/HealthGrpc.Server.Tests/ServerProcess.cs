@@ -5,12 +5,12 @@ using HealthGrpc.Contracts.V1;
 namespace HealthGrpc.Server.Tests;
 
 /// <summary>
-/// The real server as a child process (the same HealthGrpc.Server.dll users run), so a test can SIGKILL it and
+/// The real server as a child process (`healthgrpc serve`, the command users run), so a test can SIGKILL it and
 /// prove that durability does not depend on a graceful shutdown.
 /// </summary>
 internal sealed class ServerProcess : IDisposable
 {
-    private static readonly string ServerDll = Path.Combine(AppContext.BaseDirectory, "HealthGrpc.Server.dll");
+    private static readonly string ServerDll = Path.Combine(AppContext.BaseDirectory, "healthgrpc.dll");
     private readonly Process _process;
 
     private ServerProcess(Process process, Uri address)
@@ -30,20 +30,20 @@ internal sealed class ServerProcess : IDisposable
 
     public SyncService.SyncServiceClient Client { get; }
 
-    /// <summary>Runs `HealthGrpc.Server create-user` against the file and returns the printed token.</summary>
+    /// <summary>Runs `healthgrpc user create --issue-token` against the file and returns the printed token.</summary>
     public static async Task<string> CreateUserAsync(string databasePath, string userId)
     {
-        using var process = Start(null, "create-user", userId, "--store", databasePath);
+        using var process = Start(null, "user", "create", userId, "--issue-token", "--store", databasePath);
         var token = (await process.StandardOutput.ReadToEndAsync().Bounded()).Trim();
         await process.WaitForExitAsync().Bounded();
-        Assert.True(process.ExitCode == 0, $"create-user failed: {await process.StandardError.ReadToEndAsync()}");
+        Assert.True(process.ExitCode == 0, $"user create failed: {await process.StandardError.ReadToEndAsync()}");
         return token;
     }
 
-    /// <summary>Starts `HealthGrpc.Server` on an ephemeral loopback port and waits until it listens.</summary>
+    /// <summary>Starts `healthgrpc serve` on an ephemeral loopback port and waits until it listens.</summary>
     public static async Task<ServerProcess> StartAsync(string databasePath, string? workingDirectory = null)
     {
-        var process = Start(workingDirectory, "--urls", "http://127.0.0.1:0", "--Storage:Path", databasePath);
+        var process = Start(workingDirectory, "serve", "--urls", "http://127.0.0.1:0", "--store", databasePath);
         const string listening = "Now listening on: ";
         var startupLog = new List<string>();
         while (await process.StandardOutput.ReadLineAsync().Bounded() is { } line)

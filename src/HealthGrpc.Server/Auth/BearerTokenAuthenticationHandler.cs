@@ -28,19 +28,23 @@ internal sealed class BearerTokenAuthenticationHandler(
             return AuthenticateResult.NoResult();
         }
 
-        var userId = await authenticator.AuthenticateAsync(header, Context.RequestAborted).ConfigureAwait(false);
-        if (userId is null)
+        var authentication = await authenticator.AuthenticateAsync(header, Context.RequestAborted).ConfigureAwait(false);
+        if (authentication.UserId is not { } userId)
         {
-            return AuthenticateResult.Fail("malformed or unknown bearer token");
+            return AuthenticateResult.Fail(authentication.Failure!);
         }
 
         var identity = new ClaimsIdentity([new Claim(ClaimTypes.NameIdentifier, userId)], SchemeName);
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
     }
 
-    protected override Task HandleChallengeAsync(AuthenticationProperties properties) =>
-        GrpcTrailersOnly.WriteAsync(Response, Grpc.Core.StatusCode.Unauthenticated,
-            "missing, malformed or unknown bearer token (metadata 'authorization: Bearer <token>').");
+    /// <summary>Names why: no token, unknown, expired, revoked or a disabled user (the result is cached per request).</summary>
+    protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        var result = await HandleAuthenticateOnceSafeAsync().ConfigureAwait(false);
+        await GrpcTrailersOnly.WriteAsync(Response, Grpc.Core.StatusCode.Unauthenticated,
+            result.Failure?.Message ?? "missing bearer token (metadata 'authorization: Bearer <token>').").ConfigureAwait(false);
+    }
 
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
         GrpcTrailersOnly.WriteAsync(Response, Grpc.Core.StatusCode.PermissionDenied, "this token may not call this method.");

@@ -1,44 +1,64 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using HealthGrpc.Storage;
 
 namespace HealthGrpc.Server.Auth;
 
 /// <summary>
-/// Resolves "authorization: Bearer &lt;token&gt;" to a user id. Known tokens are cached briefly, so a stream of
-/// unary uploads does not cost a database read each; unknown tokens are never cached (a new token works at once).
+/// Resolves "authorization: Bearer &lt;token&gt;" to a user id, or to the reason it does not authenticate. Called for
+/// every call and again for every batch of a Sync stream, so a revoked token or a disabled user stops working at once,
+/// also on streams opened before, even when `healthgrpc token revoke` ran in another process. Kept cheap: a known
+/// credential is cached with the store's auth generation (one one-row read per check); only when the generation moved
+/// (something was revoked or disabled) is the credential read again. Expiry is checked against the clock every time.
+/// Unknown tokens are never cached (a new token works at once).
 /// </summary>
 internal sealed class TokenAuthenticator(IHealthStore store, TimeProvider clock)
 {
-    private static readonly TimeSpan CacheFor = TimeSpan.FromMinutes(1);
-    private readonly ConcurrentDictionary<string, (string UserId, DateTimeOffset Until)> _cache = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (Credential Credential, long Generation)> _cache = new(StringComparer.Ordinal);
 
-    /// <summary>The user of the authorization header value, or null when missing, malformed or unknown.</summary>
-    public async ValueTask<string?> AuthenticateAsync(string? authorization, CancellationToken ct)
+    /// <summary>The user of the authorization header value, or why it does not authenticate.</summary>
+    public async ValueTask<Authentication> AuthenticateAsync(string? authorization, CancellationToken ct)
     {
         const string scheme = "Bearer ";
         if (authorization is null || !authorization.StartsWith(scheme, StringComparison.OrdinalIgnoreCase))
         {
-            return null;
+            return Authentication.Refused("missing or malformed authorization (metadata 'authorization: Bearer <token>').");
         }
 
         var token = authorization[scheme.Length..].Trim();
         if (token.Length is 0 or > 512)
         {
-            return null;
+            return Authentication.Refused("malformed bearer token (metadata 'authorization: Bearer <token>').");
         }
 
-        var now = clock.GetUtcNow();
-        if (_cache.TryGetValue(token, out var cached) && cached.Until > now)
+        // Read before the credential: a revocation committed in between moves the generation past the cached one.
+        var generation = await store.GetAuthGenerationAsync(ct).ConfigureAwait(false);
+        if (!_cache.TryGetValue(token, out var cached) || cached.Generation != generation)
         {
-            return cached.UserId;
+            if (await store.FindCredentialAsync(BearerTokens.Hash(token), ct).ConfigureAwait(false) is not { } credential)
+            {
+                _cache.TryRemove(token, out _);
+                return Authentication.Refused("unknown bearer token.");
+            }
+
+            cached = (credential, generation);
+            _cache[token] = cached;
         }
 
-        var userId = await store.FindUserByTokenHashAsync(BearerTokens.Hash(token), ct);
-        if (userId is not null)
+        var found = cached.Credential;
+        return found.Check(clock.GetUtcNow()) switch
         {
-            _cache[token] = (userId, now + CacheFor);
-        }
-
-        return userId;
+            CredentialState.Valid => new Authentication(found.UserId, null),
+            CredentialState.Expired => Authentication.Refused(
+                $"bearer token {found.TokenId} expired at {found.ExpiresAt!.Value.ToString("u", CultureInfo.InvariantCulture)}: issue a new one (healthgrpc token create)."),
+            CredentialState.Revoked => Authentication.Refused($"bearer token {found.TokenId} was revoked."),
+            _ => Authentication.Refused($"user '{found.UserId}' is disabled."),
+        };
     }
+}
+
+/// <summary>The user a bearer token authenticates, or (UserId null) the reason it does not.</summary>
+internal readonly record struct Authentication(string? UserId, string? Failure)
+{
+    public static Authentication Refused(string reason) => new(null, reason);
 }

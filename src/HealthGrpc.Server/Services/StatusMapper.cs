@@ -3,6 +3,7 @@ using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using HealthGrpc.Contracts.V1;
 using HealthGrpc.Server.ChangeFeed;
+using HealthGrpc.Server.Auth;
 using HealthGrpc.Server.Ingest;
 using HealthGrpc.Server.Query;
 using HealthGrpc.Storage;
@@ -35,6 +36,8 @@ internal static class StatusMapper
             $"storage unavailable, retry later: {unavailable.Message}")),
         // The server stopped buffering for a subscriber that does not read: it resumes from its last token.
         SubscriberTooSlowException slow => new RpcException(new Grpc.Core.Status(StatusCode.ResourceExhausted, slow.Message)),
+        // The stream's token was revoked or expired, or its user disabled, after the call was authenticated.
+        CredentialRejectedException rejected => new RpcException(new Grpc.Core.Status(StatusCode.Unauthenticated, rejected.Message)),
         InvalidProtocolBufferException malformed => MalformedRequest("the request message", malformed.Message).ToRpcException(),
         _ => null,
     };

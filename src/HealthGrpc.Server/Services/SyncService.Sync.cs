@@ -150,6 +150,7 @@ internal sealed partial class SyncService
                 }
 
                 batch = TakeBatch(incoming.Current);
+                await EnsureCredentialStillValidAsync(context);
                 inFlight.Reserve(batch.BatchSeq);
             }
             catch

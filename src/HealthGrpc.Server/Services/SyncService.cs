@@ -1,3 +1,4 @@
+using HealthGrpc.Server.Auth;
 using HealthGrpc.Server.Ingest;
 using HealthGrpc.Storage;
 using Microsoft.AspNetCore.Authorization;
@@ -13,5 +14,6 @@ namespace HealthGrpc.Server.Services;
 internal sealed partial class SyncService(
     IngestPipeline pipeline,
     IHealthStore store,
-    IHostApplicationLifetime lifetime)
+    IHostApplicationLifetime lifetime,
+    TokenAuthenticator authenticator)
     : Contracts.V1.SyncService.SyncServiceBase;

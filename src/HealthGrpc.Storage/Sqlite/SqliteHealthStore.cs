@@ -23,6 +23,7 @@ public sealed class SqliteHealthStore : IHealthStore
     private readonly SqliteReadRunner _reads;
     // Users whose feeds the current group moved; touched by the commit thread only, published once the group committed.
     private readonly HashSet<string> _committedUsers = new(StringComparer.Ordinal);
+    private readonly SqliteAccounts _accounts;
     private SqliteWriter? _writer;
     private int _disposed;
 
@@ -36,6 +37,7 @@ public sealed class SqliteHealthStore : IHealthStore
         _writer = writer;
         _readConnectionString = SqliteSchema.ReaderConnectionString(path, options.BusyTimeout);
         _reads = new SqliteReadRunner(OpenReader, Environment.ProcessorCount);
+        _accounts = new SqliteAccounts(path, options.BusyTimeout);
         _queue = Channel.CreateBounded<WorkItem>(new BoundedChannelOptions(Math.Max(1, options.GroupCommit.QueueCapacity))
         {
             SingleReader = true,
@@ -332,16 +334,29 @@ public sealed class SqliteHealthStore : IHealthStore
         return connection;
     }
 
-    public Task<string?> FindUserByTokenHashAsync(ReadOnlyMemory<byte> tokenHash, CancellationToken ct)
-    {
-        ct.ThrowIfCancellationRequested();
-        using var connection = OpenReader();
-        using var command = Command(
-            connection,
-            "SELECT u.user_id FROM tokens t JOIN users u ON u.id = t.user_ref WHERE t.token_hash = $h",
-            ("$h", tokenHash.ToArray()));
-        return Task.FromResult(command.ExecuteScalar() as string);
-    }
+    public async Task<string?> FindUserByTokenHashAsync(ReadOnlyMemory<byte> tokenHash, CancellationToken ct) =>
+        await _accounts.FindCredentialAsync(tokenHash, ct).ConfigureAwait(false) is { } credential && credential.Check(DateTimeOffset.UtcNow) == CredentialState.Valid
+            ? credential.UserId
+            : null;
+
+    // ---- accounts (SqliteAccounts: short transactions of their own, outside the group commit) ---------------------
+
+    public Task<UserAccount?> FindUserAsync(string userId, CancellationToken ct) => _accounts.FindUserAsync(userId, ct);
+
+    public Task<IReadOnlyList<UserAccount>> ListUsersAsync(CancellationToken ct) => _accounts.ListUsersAsync(ct);
+
+    public Task<bool> DisableUserAsync(string userId, CancellationToken ct) => _accounts.DisableUserAsync(userId, ct);
+
+    public Task<TokenInfo?> IssueTokenAsync(string userId, ReadOnlyMemory<byte> tokenHash, DateTimeOffset? expiresAt, CancellationToken ct) =>
+        _accounts.IssueTokenAsync(userId, tokenHash, expiresAt, ct);
+
+    public Task<IReadOnlyList<TokenInfo>> ListTokensAsync(string? userId, CancellationToken ct) => _accounts.ListTokensAsync(userId, ct);
+
+    public Task<TokenRevocation> RevokeTokenAsync(string tokenId, CancellationToken ct) => _accounts.RevokeTokenAsync(tokenId, ct);
+
+    public Task<Credential?> FindCredentialAsync(ReadOnlyMemory<byte> tokenHash, CancellationToken ct) => _accounts.FindCredentialAsync(tokenHash, ct);
+
+    public Task<long> GetAuthGenerationAsync(CancellationToken ct) => _accounts.GetAuthGenerationAsync(ct);
 
     public Task<DeviceState> GetDeviceStateAsync(string userId, string deviceId, ulong epoch, CancellationToken ct)
     {

@@ -228,6 +228,8 @@ public static class SqliteSchema
             )
             GROUP BY user_ref, type, bucket_ms, source_ref;
             """),
+        // Keep last (Migrate stops at the first version above the target): token expiry/revocation, disabled users.
+        new(10, "accounts", SqliteAccounts.MigrationSql),
     ];
 
     /// <summary>The samples table of migration 4 under <paramref name="name"/> (also used by the layout benchmark).</summary>

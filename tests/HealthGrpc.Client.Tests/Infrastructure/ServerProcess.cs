@@ -7,12 +7,12 @@ namespace HealthGrpc.Client.Tests.Infrastructure;
 /// <summary>The reference server (the shipped executable) as a child process: killable, and with memory of its own.</summary>
 internal static class ServerProcess
 {
-    private static string ServerPath => Path.Combine(AppContext.BaseDirectory, "HealthGrpc.Server");
+    private static string ServerPath => Path.Combine(AppContext.BaseDirectory, "healthgrpc");
 
     public static Process Start(int port, string db)
     {
         var psi = new ProcessStartInfo(ServerPath) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { "--urls", $"http://127.0.0.1:{port}", "--Storage:Path", db, "--Logging:LogLevel:Default", "Warning" })
+        foreach (var a in new[] { "serve", "--urls", $"http://127.0.0.1:{port}", "--store", db, "--Logging:LogLevel:Default", "Warning" })
         {
             psi.ArgumentList.Add(a);
         }
@@ -25,8 +25,8 @@ internal static class ServerProcess
         return p;
     }
 
-    /// <summary>Runs `HealthGrpc.Server create-user` on the file and returns the printed token.</summary>
-    public static async Task<string> CreateUserAsync(string db, string userId) => (await RunToEndAsync("create-user", userId, "--store", db)).Trim();
+    /// <summary>Runs `healthgrpc user create --issue-token` on the file and returns the printed token.</summary>
+    public static async Task<string> CreateUserAsync(string db, string userId) => (await RunToEndAsync("user", "create", userId, "--issue-token", "--store", db)).Trim();
 
     private static async Task<string> RunToEndAsync(params string[] args)
     {

@@ -3,7 +3,7 @@ using Microsoft.Data.Sqlite;
 namespace HealthGrpc.Interop.Tests.Infrastructure;
 
 /// <summary>
-/// The real HealthGrpc server as a child process (`dotnet exec HealthGrpc.Server.dll`, the binary users run) on an
+/// The real HealthGrpc server as a child process (`dotnet exec healthgrpc.dll serve`, the command users run) on an
 /// ephemeral loopback port, with its own SQLite file in a temp directory, and the users it was given tokens for.
 /// </summary>
 internal sealed class HealthGrpcServer : IAsyncDisposable
@@ -35,12 +35,12 @@ internal sealed class HealthGrpcServer : IAsyncDisposable
     /// <summary>What the server's output says so far (for failure messages).</summary>
     public string Describe() => _process.Describe();
 
-    /// <summary>Creates the users (one `create-user` run each, before the server holds the file), then starts the server.</summary>
+    /// <summary>Creates the users (one `user create --issue-token` run each, before the server holds the file), then starts the server.</summary>
     public static async Task<HealthGrpcServer> StartAsync(IEnumerable<string> userIds)
     {
         if (!File.Exists(RepoPaths.ServerDll))
         {
-            throw new InvalidOperationException($"{RepoPaths.ServerDll} is missing: the project reference to HealthGrpc.Server should copy it.");
+            throw new InvalidOperationException($"{RepoPaths.ServerDll} is missing: the project reference to HealthGrpc.Cli should copy it.");
         }
 
         var directory = Directory.CreateTempSubdirectory("healthgrpc-interop-");
@@ -55,7 +55,7 @@ internal sealed class HealthGrpcServer : IAsyncDisposable
 
             var process = ExternalProcess.Start(
                 "dotnet",
-                ["exec", RepoPaths.ServerDll, "--urls", "http://127.0.0.1:0", "--Storage:Path", databasePath],
+                ["exec", RepoPaths.ServerDll, "serve", "--urls", "http://127.0.0.1:0", "--store", databasePath],
                 directory.FullName,
                 new Dictionary<string, string> { ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information" });
             try
@@ -78,7 +78,7 @@ internal sealed class HealthGrpcServer : IAsyncDisposable
 
     private static async Task<string> CreateUserAsync(string databasePath, string userId)
     {
-        await using var process = ExternalProcess.Start("dotnet", ["exec", RepoPaths.ServerDll, "create-user", userId, "--store", databasePath], RepoPaths.Root);
+        await using var process = ExternalProcess.Start("dotnet", ["exec", RepoPaths.ServerDll, "user", "create", userId, "--issue-token", "--store", databasePath], RepoPaths.Root);
         var exit = await process.WaitForExitAsync(Timeouts.Process);
         var token = process.Stdout.Trim();
         if (exit != 0 || token.Length == 0 || token.Contains('\n', StringComparison.Ordinal))

@@ -16,8 +16,8 @@ internal static class RepoPaths
 
     public static string VendorScript => Path.Combine(InteropDir, "vendor.js");
 
-    /// <summary>The server's build output, copied next to the tests by the project reference.</summary>
-    public static string ServerDll => Path.Combine(AppContext.BaseDirectory, "HealthGrpc.Server.dll");
+    /// <summary>The `healthgrpc` command (its `serve` verb is the server), copied next to the tests by the project reference.</summary>
+    public static string ServerDll => Path.Combine(AppContext.BaseDirectory, "healthgrpc.dll");
 
     /// <summary>Fails (never skips) when the pinned npm packages are not installed.</summary>
     public static void RequireNodeModules() => RequireNodeModules(Root);

@@ -1,0 +1,82 @@
+using System.CommandLine;
+using HealthGrpc.Cli.Shared;
+using Spectre.Console;
+
+namespace HealthGrpc.Cli.Accounts;
+
+/// <summary>`healthgrpc user create|list|disable` on the store.</summary>
+internal static class UserCommands
+{
+    public static Command Build() => new("user", "Create, list and disable users")
+    {
+        Create(),
+        List(),
+        Disable(),
+    };
+
+    private static Command Create()
+    {
+        var userId = new Argument<string>("user-id") { Description = "The user to create (idempotent)" };
+        var issueToken = new Option<bool>("--issue-token") { Description = "Also issue a bearer token and print only it on stdout (for scripts)" };
+        var expiresIn = TokenCommands.ExpiresInOption();
+        var command = new Command("create", "Create a user (idempotent); with --issue-token also print a new bearer token") { userId, issueToken, expiresIn };
+        command.SetAction(async (parse, ct) =>
+        {
+            var id = parse.GetValue(userId)!;
+            await using var store = await StoreSession.OpenAsync(StoreLocation.Resolve(parse), create: true, ct);
+            await store.CreateUserAsync(id, ct);
+            if (parse.GetValue(issueToken))
+            {
+                return await TokenCommands.IssueAsync(store, id, parse.GetValue(expiresIn), ct);
+            }
+
+            Terminal.Error.MarkupLineInterpolated($"user [bold]{id}[/] exists in {store.Path}; issue a token with: healthgrpc token create {id}");
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command List()
+    {
+        var command = new Command("list", "List users: created, disabled, active tokens") { Terminal.JsonOption };
+        command.SetAction(async (parse, ct) =>
+        {
+            await using var store = await StoreSession.OpenAsync(StoreLocation.Resolve(parse), create: false, ct);
+            var users = await store.ListUsersAsync(ct);
+            if (parse.GetValue(Terminal.JsonOption))
+            {
+                Terminal.WriteJson(users);
+                return 0;
+            }
+
+            var table = new Table().AddColumns("user", "created", "disabled", "active tokens");
+            foreach (var user in users)
+            {
+                table.AddRow(Markup.Escape(user.UserId), Terminal.Time(user.CreatedAt), Terminal.Time(user.DisabledAt), user.ActiveTokens.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+
+            Terminal.Out.Write(table);
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Disable()
+    {
+        var userId = new Argument<string>("user-id") { Description = "The user to disable" };
+        var command = new Command("disable", "Disable a user: its tokens stop working at once, also on open Sync streams") { userId };
+        command.SetAction(async (parse, ct) =>
+        {
+            var id = parse.GetValue(userId)!;
+            await using var store = await StoreSession.OpenAsync(StoreLocation.Resolve(parse), create: false, ct);
+            if (!await store.DisableUserAsync(id, ct))
+            {
+                return Terminal.Fail($"no user '{id}' in {store.Path}.");
+            }
+
+            Terminal.Error.MarkupLineInterpolated($"user [bold]{id}[/] is disabled.");
+            return 0;
+        });
+        return command;
+    }
+}

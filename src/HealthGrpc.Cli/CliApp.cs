@@ -1,0 +1,24 @@
+using System.CommandLine;
+using HealthGrpc.Cli.Accounts;
+using HealthGrpc.Cli.Db;
+using HealthGrpc.Cli.Serve;
+using HealthGrpc.Cli.Shared;
+
+namespace HealthGrpc.Cli;
+
+/// <summary>The `healthgrpc` command tree: one place for every verb, each with its own --help.</summary>
+internal static class CliApp
+{
+    public static RootCommand Build()
+    {
+        var root = new RootCommand("HealthGrpc: the reference server of the health-sample sync protocol and its administration.")
+        {
+            StoreLocation.Option,
+            ServeCommand.Build(),
+            UserCommands.Build(),
+            TokenCommands.Build(),
+            DbCommands.Build(),
+        };
+        return root;
+    }
+}

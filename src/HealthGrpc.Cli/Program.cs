@@ -1,0 +1,18 @@
+using System.CommandLine;
+using HealthGrpc.Cli;
+using HealthGrpc.Cli.Shared;
+using Microsoft.Data.Sqlite;
+
+try
+{
+    return await CliApp.Build().Parse(args).InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+}
+catch (FileNotFoundException missing)
+{
+    // A missing store (mistyped --store) is a usage error for people, not a stack trace.
+    return Terminal.Fail(missing.Message);
+}
+catch (SqliteException error) when ((error.SqliteErrorCode & 0xFF) is 11 /* CORRUPT */ or 26 /* NOTADB */)
+{
+    return Terminal.Fail($"the store is DAMAGED: {error.Message}");
+}

@@ -1,0 +1,89 @@
+using System.CommandLine;
+using HealthGrpc.Cli.Shared;
+using HealthGrpc.Server;
+
+namespace HealthGrpc.Cli.Serve;
+
+/// <summary>`healthgrpc serve`: the reference server (<see cref="ServerHost"/>), every setting it reads listed in --help.</summary>
+internal static class ServeCommand
+{
+    /// <summary>The configuration keys ServerHost reads (appsettings.json, HEALTHGRPC_* variables, command line).</summary>
+    private static readonly HostSetting[] Settings =
+    [
+        HostSetting.Text("urls", "Addresses to listen on, ';'-separated (default http://127.0.0.1:5000: h2c, loopback only)", "URLS"),
+        HostSetting.Boolean("Server:Reflection", "Serve gRPC server reflection (default true; switch off for public deployments)"),
+        HostSetting.Boolean("Server:AllowPlaintextOnNetwork", "Allow h2c on a non-loopback address, e.g. behind a TLS-terminating proxy (default false)"),
+        HostSetting.Integer("Ingest:MaxSamplesPerBatch", "Discrete samples per batch, over all sample sets (default 10000)"),
+        HostSetting.Integer("Ingest:MaxBatchesInFlight", "Unacknowledged batches on one Sync stream (default 16)"),
+        HostSetting.Integer("Ingest:MaxMessageBytes", "Largest request message in bytes (default 4194304)"),
+        HostSetting.Integer("Ingest:MaxPointsPerSeries", "Points in one series or waveform chunk (default 100000)"),
+        HostSetting.Integer("Ingest:MaxBytesInProgress", "Request bytes validated and committed at once over all streams: bounds memory (default 8388608)"),
+        HostSetting.Duration("Ingest:StalledSenderRelease", "How long a stream keeps its budget share for a batch still arriving (default 00:00:00.1)"),
+        HostSetting.Duration("Ingest:MaxFutureSkew", "How far after the server's clock a sample may start (default 00:10:00)"),
+        HostSetting.Integer("Storage:WriterCacheKiB", "SQLite page cache of the writer connection in KiB (default 65536)"),
+        HostSetting.Duration("Storage:BusyTimeout", "How long a connection waits for another's lock (default 00:00:30)"),
+        HostSetting.Integer("Storage:GroupCommit:MaxRows", "Rows after which a group commit closes (default 50000)"),
+        HostSetting.Duration("Storage:GroupCommit:MaxDelay", "How long the writer waits for more batches before committing (default 00:00:00.002)"),
+        HostSetting.Integer("Storage:GroupCommit:QueueCapacity", "Batches waiting for the writer before callers wait (default 1024)"),
+        HostSetting.Integer("ChangeFeed:DefaultPageSize", "Changes per Changes page when page_size is 0 (default 1000)"),
+        HostSetting.Integer("ChangeFeed:MaxPageSize", "Largest Changes page; a larger page_size is clamped (default 10000)"),
+        HostSetting.Integer("ChangeFeed:MaxScannedPerPage", "Most changes one filtered Changes call examines before it returns (default 50000)"),
+        HostSetting.Duration("ChangeFeed:HeartbeatInterval", "Heartbeat on an idle Subscribe stream (default 00:00:15)"),
+        HostSetting.Integer("ChangeFeed:SubscribeReadSize", "Changes a subscription reads from the store at a time: bounds what a slow subscriber holds (default 256)"),
+        HostSetting.Duration("ChangeFeed:SubscribeWriteTimeout", "A Subscribe message not taken this long ends the call with RESOURCE_EXHAUSTED (default 00:00:30)"),
+        HostSetting.Duration("ChangeFeed:SubscribeAbandonTimeout", "Then, a stream still not read this long is reset (default 00:02:00)"),
+    ];
+
+    public static Command Build()
+    {
+        var command = new Command("serve", """
+            Run the reference server on the store (--store). Every option below is also a key of appsettings.json (next to
+            the binary) and a HEALTHGRPC_ environment variable (':' written '__', e.g. HEALTHGRPC_Ingest__MaxMessageBytes).
+            Any other ASP.NET Core host option is accepted as --Key value, e.g. a TLS endpoint:
+              --Kestrel:Endpoints:Tls:Url https://0.0.0.0:5001 --Kestrel:Endpoints:Tls:Certificate:Path cert.pfx
+              --Kestrel:Endpoints:Tls:Certificate:Password ...
+            or --Logging:LogLevel:Default Warning.
+            """)
+        {
+            TreatUnmatchedTokensAsErrors = false,
+        };
+        foreach (var setting in Settings)
+        {
+            command.Options.Add(setting.Option);
+        }
+
+        command.SetAction(async (parse, ct) =>
+        {
+            if (parse.UnmatchedTokens.Any(token => token.StartsWith("--Storage:Path", StringComparison.OrdinalIgnoreCase)))
+            {
+                return Terminal.Fail("the store is named with --store PATH (for every verb); --Storage:Path is its appsettings.json key.");
+            }
+
+            await using var app = await ServerHost.BuildAsync(HostArguments(parse), ct: ct);
+            await app.RunAsync();
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>The host's command-line configuration: the listed settings that were given, the store, then the rest as given.</summary>
+    private static string[] HostArguments(ParseResult parse)
+    {
+        var args = new List<string>();
+        foreach (var setting in Settings)
+        {
+            if (parse.GetValue(setting.Option) is { } value)
+            {
+                args.Add("--" + setting.Key);
+                args.Add(value);
+            }
+        }
+
+        // Resolved here, the way every admin verb resolves it, so serve and `healthgrpc token create` agree on the file.
+        args.Add("--Storage:Path");
+        args.Add(StoreLocation.Resolve(parse));
+
+        args.AddRange(parse.UnmatchedTokens);
+        return [.. args];
+    }
+}
