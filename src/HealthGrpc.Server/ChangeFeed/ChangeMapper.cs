@@ -19,7 +19,7 @@ internal static class ChangeMapper
         switch (change.Kind)
         {
             case ChangeKind.Sample:
-                wire.Sample = ToWire(change.Sample!, change.DeviceId);
+                wire.Sample = StoredItemWire.ToWire(change.Sample!, change.DeviceId);
                 break;
             case ChangeKind.Series:
                 // The store keeps the canonical Series message as sent (units converted): it is the wire form.
@@ -34,7 +34,7 @@ internal static class ChangeMapper
                 wire.Deletion = new Deletion
                 {
                     Uuid = SampleUuid.ToByteString(change.Deletion!.Uuid),
-                    DeletedTime = Timestamp.FromDateTimeOffset(DateTimeOffset.FromUnixTimeMilliseconds(change.Deletion.DeletedUnixMs)),
+                    DeletedTime = StoredItemWire.Time(change.Deletion.DeletedUnixMs),
                 };
                 break;
             case ChangeKind.Record:
@@ -42,46 +42,6 @@ internal static class ChangeMapper
                 break;
             default:
                 throw new InvalidOperationException($"Change {change.Sequence} has unknown kind {change.Kind}.");
-        }
-
-        return wire;
-    }
-
-    private static StoredSample ToWire(SampleRecord sample, string deviceId)
-    {
-        var wire = new StoredSample
-        {
-            Uuid = SampleUuid.ToByteString(sample.Uuid),
-            Type = (DataType)sample.Type,
-            VendorType = sample.VendorType ?? string.Empty,
-            StartTime = Time(sample.StartUnixMs),
-            EndTime = Time(sample.EndUnixMs),
-            Unit = sample.Unit,
-            Source = ToWire(sample.Source),
-            SyncIdentifier = sample.SyncIdentifier ?? string.Empty,
-            SyncVersion = sample.SyncVersion,
-            DeviceId = deviceId,
-        };
-        if (sample.ZoneOffsetMinutes is { } zone)
-        {
-            wire.ZoneOffsetMinutes = zone;
-        }
-
-        if (sample.Quantity is { } quantity)
-        {
-            wire.Quantity = quantity;
-        }
-        else if (sample.Category is { } category)
-        {
-            wire.Category = category;
-        }
-
-        if (sample.Metadata is { } metadata)
-        {
-            foreach (var (key, value) in metadata)
-            {
-                wire.Metadata[key] = value;
-            }
         }
 
         return wire;
@@ -97,21 +57,8 @@ internal static class ChangeMapper
             ContentType = record.ContentType,
             Payload = ByteString.CopyFrom(record.Payload),
             Deleted = record.Deleted,
-            ModifiedTime = Time(record.ModifiedUnixMs),
+            ModifiedTime = StoredItemWire.Time(record.ModifiedUnixMs),
         },
         DeviceId = deviceId,
     };
-
-    private static Source ToWire(SourceRecord source) => new()
-    {
-        Kind = (DeviceKind)source.Kind,
-        Name = source.Name,
-        Manufacturer = source.Manufacturer,
-        Model = source.Model,
-        HardwareVersion = source.HardwareVersion,
-        SoftwareVersion = source.SoftwareVersion,
-        AppId = source.AppId,
-    };
-
-    private static Timestamp Time(long unixMs) => Timestamp.FromDateTimeOffset(DateTimeOffset.FromUnixTimeMilliseconds(unixMs));
 }

@@ -27,8 +27,8 @@ internal sealed partial class QueryService
     {
         var bucket = new AggregateBucket
         {
-            StartTime = SampleWire.Time(result.Range.StartUnixMs),
-            EndTime = SampleWire.Time(result.Range.EndUnixMs),
+            StartTime = StoredItemWire.Time(result.Range.StartUnixMs),
+            EndTime = StoredItemWire.Time(result.Range.EndUnixMs),
             Count = (ulong)result.Count,
             ChosenSourceKind = (DeviceKind)result.ChosenSourceKind,
         };
