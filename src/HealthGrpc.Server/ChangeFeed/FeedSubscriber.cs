@@ -13,9 +13,10 @@ internal sealed class FeedSubscriber
     private readonly Channel<bool> _signal = Channel.CreateBounded<bool>(
         new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
 
+    private readonly TaskCompletionSource _fellBehind = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _changesRead;
     private long _messagesWritten;
-    private int _tooSlow;
+    private long _mostHeld;
 
     public FeedSubscriber(string userId) => UserId = userId;
 
@@ -27,8 +28,11 @@ internal sealed class FeedSubscriber
     /// <summary>Messages (changes, caught-up marker, heartbeats) whose write to the stream completed.</summary>
     public long MessagesWritten => Interlocked.Read(ref _messagesWritten);
 
-    /// <summary>A write waited longer than the write timeout: the call ends once that write completes (or is abandoned).</summary>
-    public bool TooSlow => Volatile.Read(ref _tooSlow) != 0;
+    /// <summary>The most changes this subscription ever held (read from the store, not yet written), taken at each read.</summary>
+    public long MostHeld => Interlocked.Read(ref _mostHeld);
+
+    /// <summary>Completes when a write waited longer than the write timeout: the call ends once that write completes (or is abandoned).</summary>
+    public Task FellBehind => _fellBehind.Task;
 
     /// <summary>Called by the hub after a commit touched <see cref="UserId"/>. Never blocks.</summary>
     public void Wake() => _signal.Writer.TryWrite(true);
@@ -55,9 +59,17 @@ internal sealed class FeedSubscriber
         return _signal.Reader.TryRead(out _);
     }
 
-    public void CountRead(int changes) => Interlocked.Add(ref _changesRead, changes);
+    public void CountRead(int changes)
+    {
+        // Reads and writes of one subscription run one after the other on its own loop, so a plain max is exact.
+        var held = Interlocked.Add(ref _changesRead, changes) - MessagesWritten;
+        if (held > MostHeld)
+        {
+            Interlocked.Exchange(ref _mostHeld, held);
+        }
+    }
 
     public void CountWritten() => Interlocked.Increment(ref _messagesWritten);
 
-    public void MarkTooSlow() => Volatile.Write(ref _tooSlow, 1);
+    public void MarkTooSlow() => _fellBehind.TrySetResult();
 }
