@@ -26,7 +26,8 @@ dotnet build HealthGrpc.sln -c Release -nologo -clp:ErrorsOnly
 step "tests"
 results=$(mktemp -d)
 status=0
-dotnet test HealthGrpc.sln -c Release --no-build -nologo \
+# A throw-away PostgreSQL 15 (installed if missing) for the PostgreSQL provider's tests: HEALTHGRPC_TEST_PG.
+scripts/with-postgres.sh dotnet test HealthGrpc.sln -c Release --no-build -nologo \
   --logger "trx" --results-directory "$results" \
   --logger "console;verbosity=normal" || status=$?
 
