@@ -14,6 +14,8 @@ internal static class CliApp
         var root = new RootCommand("HealthGrpc: the reference server of the health-sample sync protocol and its administration.")
         {
             StoreLocation.Option,
+            StoreLocation.ProviderOption,
+            StoreLocation.ConnectionStringOption,
             ServeCommand.Build(),
             UserCommands.Build(),
             TokenCommands.Build(),

@@ -15,7 +15,8 @@ namespace HealthGrpc.Server;
 /// Configuration (appsettings.json next to the binary, HEALTHGRPC_* environment variables, command line):
 /// <c>Urls</c> (default http://127.0.0.1:5000, h2c), <c>Kestrel:Endpoints</c> for TLS and other addresses,
 /// <c>Server:AllowPlaintextOnNetwork</c> (h2c on a non-loopback address), <c>Server:Reflection</c>,
-/// <c>Storage:Path</c> (default data/healthgrpc.db), <c>Storage:*</c> store tuning (see <see cref="SqliteStoreOptions"/>),
+/// <c>Storage:Provider</c> (sqlite, or a provider the host adds: <see cref="StoreProviders"/>), <c>Storage:Path</c> (SQLite,
+/// default data/healthgrpc.db), <c>Storage:ConnectionString</c> (PostgreSQL), <c>Storage:*</c> store tuning (see <see cref="SqliteStoreOptions"/>),
 /// <c>Ingest:*</c> limits (see <see cref="IngestLimits"/>), <c>ChangeFeed:*</c> paging and subscription settings (see
 /// <see cref="ChangeFeedOptions"/>).
 /// </summary>
@@ -23,8 +24,10 @@ public static class ServerHost
 {
     /// <param name="args">Command-line configuration (<c>--Key value</c>).</param>
     /// <param name="configure">Runs after the server's own registrations (tests add logging providers here).</param>
+    /// <param name="providers">Store providers besides SQLite that <c>Storage:Provider</c> may name (default: SQLite only).</param>
     /// <param name="ct">Cancels opening the store.</param>
-    public static async Task<WebApplication> BuildAsync(string[] args, Action<WebApplicationBuilder>? configure = null, CancellationToken ct = default)
+    public static async Task<WebApplication> BuildAsync(
+        string[] args, Action<WebApplicationBuilder>? configure = null, StoreProviders? providers = null, CancellationToken ct = default)
     {
         // appsettings.json ships next to the binary: found whatever directory the server is started from.
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
@@ -33,11 +36,10 @@ public static class ServerHost
         PlaintextBindingGuard.Check(builder.Configuration);
 
         var limits = builder.Configuration.GetSection("Ingest").Get<IngestLimits>() ?? new IngestLimits();
-        var storePath = Path.GetFullPath(builder.Configuration["Storage:Path"] ?? Path.Combine("data", "healthgrpc.db"));
-        Directory.CreateDirectory(Path.GetDirectoryName(storePath)!, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        // Storage:WriterCacheKiB, Storage:BusyTimeout and Storage:GroupCommit:* tune the store (SqliteStoreOptions).
-        var storeOptions = builder.Configuration.GetSection("Storage").Get<SqliteStoreOptions>() ?? new SqliteStoreOptions();
-        var store = await SqliteHealthStore.OpenAsync(storePath, storeOptions, ct);
+        // Storage:Provider picks the store (sqlite, the default, or one the host added, e.g. postgres with Storage:ConnectionString).
+        var (store, storePath) = (providers ?? StoreProviders.SqliteOnly).Find(builder.Configuration["Storage:Provider"] ?? StoreProviders.Sqlite) is { } opener
+            ? await opener(builder.Configuration.GetSection("Storage"), ct)
+            : await OpenSqliteAsync(builder.Configuration, ct);
 
         // Registered through a factory so the container owns it: disposing the host drains the writer (graceful stop).
         builder.Services.AddSingleton<IHealthStore>(_ => store);
@@ -86,6 +88,15 @@ public static class ServerHost
 
         app.Logger.LogInformation("HealthGrpc settings: {Files}; store: {Path}", string.Join(", ", SettingsFiles(builder.Configuration)), storePath);
         return app;
+    }
+
+    private static async Task<(IHealthStore Store, string Description)> OpenSqliteAsync(ConfigurationManager configuration, CancellationToken ct)
+    {
+        var storePath = Path.GetFullPath(configuration["Storage:Path"] ?? Path.Combine("data", "healthgrpc.db"));
+        Directory.CreateDirectory(Path.GetDirectoryName(storePath)!, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        // Storage:WriterCacheKiB, Storage:BusyTimeout and Storage:GroupCommit:* tune the store (SqliteStoreOptions).
+        var storeOptions = configuration.GetSection("Storage").Get<SqliteStoreOptions>() ?? new SqliteStoreOptions();
+        return (await SqliteHealthStore.OpenAsync(storePath, storeOptions, ct), storePath);
     }
 
     /// <summary>The settings files that exist and were read (operators see which appsettings.json is in effect).</summary>

@@ -116,7 +116,7 @@ public sealed class PostgresHealthStore : IHealthStore
             throw new InvalidOperationException(
                 $"PostgreSQL has synchronous_commit={synchronousCommit}, fsync={fsync}: an acknowledged batch could be lost in a crash. " +
                 "Set synchronous_commit=on and fsync=on on the server (or for the role/database), or, for a throw-away test database only, " +
-                "Storage:Postgres:AllowAsynchronousCommit=true.");
+                "Storage:AllowAsynchronousCommit=true.");
         }
     }
 

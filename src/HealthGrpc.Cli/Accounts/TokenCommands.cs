@@ -2,7 +2,6 @@ using System.CommandLine;
 using HealthGrpc.Cli.Shared;
 using HealthGrpc.Server.Auth;
 using HealthGrpc.Storage;
-using HealthGrpc.Storage.Sqlite;
 using Spectre.Console;
 
 namespace HealthGrpc.Cli.Accounts;
@@ -24,7 +23,7 @@ internal static class TokenCommands
     };
 
     /// <summary>Issues a token for an existing user and prints only it on stdout (its id and expiry on stderr).</summary>
-    public static async Task<int> IssueAsync(SqliteHealthStore store, string userId, string? expiresIn, CancellationToken ct)
+    public static async Task<int> IssueAsync(OpenedStore session, string userId, string? expiresIn, CancellationToken ct)
     {
         DateTimeOffset? expiresAt = null;
         if (expiresIn is not null)
@@ -39,9 +38,9 @@ internal static class TokenCommands
         }
 
         var token = BearerTokens.Issue();
-        if (await store.IssueTokenAsync(userId, BearerTokens.Hash(token), expiresAt, ct) is not { } issued)
+        if (await session.Store.IssueTokenAsync(userId, BearerTokens.Hash(token), expiresAt, ct) is not { } issued)
         {
-            return Terminal.Fail($"no user '{userId}' in {store.Path}: create it first (healthgrpc user create {userId}).");
+            return Terminal.Fail($"no user '{userId}' in {session.Path}: create it first (healthgrpc user create {userId}).");
         }
 
         Console.Out.WriteLine(token);
@@ -56,8 +55,9 @@ internal static class TokenCommands
         var command = new Command("create", "Issue a bearer token for a user; prints only the token on stdout") { userId, expiresIn };
         command.SetAction(async (parse, ct) =>
         {
-            await using var store = await StoreSession.OpenAsync(StoreLocation.Resolve(parse), create: false, ct);
-            return await IssueAsync(store, parse.GetValue(userId)!, parse.GetValue(expiresIn), ct);
+            await using var session = await StoreSession.OpenAsync(parse, create: false, ct);
+            var store = session.Store;
+            return await IssueAsync(session, parse.GetValue(userId)!, parse.GetValue(expiresIn), ct);
         });
         return command;
     }
@@ -68,7 +68,8 @@ internal static class TokenCommands
         var command = new Command("list", "List tokens: id, user, created, expires, revoked (never the token)") { userId, Terminal.JsonOption };
         command.SetAction(async (parse, ct) =>
         {
-            await using var store = await StoreSession.OpenAsync(StoreLocation.Resolve(parse), create: false, ct);
+            await using var session = await StoreSession.OpenAsync(parse, create: false, ct);
+            var store = session.Store;
             var tokens = await store.ListTokensAsync(parse.GetValue(userId), ct);
             if (parse.GetValue(Terminal.JsonOption))
             {
@@ -95,7 +96,8 @@ internal static class TokenCommands
         command.SetAction(async (parse, ct) =>
         {
             var id = parse.GetValue(tokenId)!;
-            await using var store = await StoreSession.OpenAsync(StoreLocation.Resolve(parse), create: false, ct);
+            await using var session = await StoreSession.OpenAsync(parse, create: false, ct);
+            var store = session.Store;
             switch (await store.RevokeTokenAsync(id, ct))
             {
                 case TokenRevocation.Revoked:
@@ -107,7 +109,7 @@ internal static class TokenCommands
                 case TokenRevocation.Ambiguous:
                     return Terminal.Fail($"token id '{id}' matches several tokens: nothing revoked (revoke by disabling the user).");
                 default:
-                    return Terminal.Fail($"no token '{id}' in {store.Path} (see healthgrpc token list).");
+                    return Terminal.Fail($"no token '{id}' in {session.Path} (see healthgrpc token list).");
             }
         });
         return command;

@@ -23,14 +23,15 @@ internal static class UserCommands
         command.SetAction(async (parse, ct) =>
         {
             var id = parse.GetValue(userId)!;
-            await using var store = await StoreSession.OpenAsync(StoreLocation.Resolve(parse), create: true, ct);
+            await using var session = await StoreSession.OpenAsync(parse, create: true, ct);
+            var store = session.Store;
             await store.CreateUserAsync(id, ct);
             if (parse.GetValue(issueToken))
             {
-                return await TokenCommands.IssueAsync(store, id, parse.GetValue(expiresIn), ct);
+                return await TokenCommands.IssueAsync(session, id, parse.GetValue(expiresIn), ct);
             }
 
-            Terminal.Error.MarkupLineInterpolated($"user [bold]{id}[/] exists in {store.Path}; issue a token with: healthgrpc token create {id}");
+            Terminal.Error.MarkupLineInterpolated($"user [bold]{id}[/] exists in {session.Path}; issue a token with: healthgrpc token create {id}");
             return 0;
         });
         return command;
@@ -41,7 +42,8 @@ internal static class UserCommands
         var command = new Command("list", "List users: created, disabled, active tokens") { Terminal.JsonOption };
         command.SetAction(async (parse, ct) =>
         {
-            await using var store = await StoreSession.OpenAsync(StoreLocation.Resolve(parse), create: false, ct);
+            await using var session = await StoreSession.OpenAsync(parse, create: false, ct);
+            var store = session.Store;
             var users = await store.ListUsersAsync(ct);
             if (parse.GetValue(Terminal.JsonOption))
             {
@@ -68,10 +70,11 @@ internal static class UserCommands
         command.SetAction(async (parse, ct) =>
         {
             var id = parse.GetValue(userId)!;
-            await using var store = await StoreSession.OpenAsync(StoreLocation.Resolve(parse), create: false, ct);
+            await using var session = await StoreSession.OpenAsync(parse, create: false, ct);
+            var store = session.Store;
             if (!await store.DisableUserAsync(id, ct))
             {
-                return Terminal.Fail($"no user '{id}' in {store.Path}.");
+                return Terminal.Fail($"no user '{id}' in {session.Path}.");
             }
 
             Terminal.Error.MarkupLineInterpolated($"user [bold]{id}[/] is disabled.");

@@ -22,6 +22,9 @@ internal static class ServeCommand
         HostSetting.Duration("Ingest:MaxFutureSkew", "How far after the server's clock a sample may start (default 00:10:00)"),
         HostSetting.Integer("Storage:WriterCacheKiB", "SQLite page cache of the writer connection in KiB (default 65536)"),
         HostSetting.Duration("Storage:BusyTimeout", "How long a connection waits for another's lock (default 00:00:30)"),
+        HostSetting.Integer("Storage:MaxPoolSize", "PostgreSQL: most connections of this instance, writer and listener included (default 20)"),
+        HostSetting.Duration("Storage:ConnectionTimeout", "PostgreSQL: how long a call waits for a pooled connection before UNAVAILABLE (default 00:00:05)"),
+        HostSetting.Boolean("Storage:AllowAsynchronousCommit", "PostgreSQL: start even with synchronous_commit=off (throw-away databases only; default false)"),
         HostSetting.Integer("Storage:GroupCommit:MaxRows", "Rows after which a group commit closes (default 50000)"),
         HostSetting.Duration("Storage:GroupCommit:MaxDelay", "How long the writer waits for more batches before committing (default 00:00:00.002)"),
         HostSetting.Integer("Storage:GroupCommit:QueueCapacity", "Batches waiting for the writer before callers wait (default 1024)"),
@@ -37,7 +40,7 @@ internal static class ServeCommand
     public static Command Build()
     {
         var command = new Command("serve", """
-            Run the reference server on the store (--store). Every option below is also a key of appsettings.json (next to
+            Run the reference server on the store (--store FILE, or --provider postgres --connection-string ...). Every option below is also a key of appsettings.json (next to
             the binary) and a HEALTHGRPC_ environment variable (':' written '__', e.g. HEALTHGRPC_Ingest__MaxMessageBytes).
             Any other ASP.NET Core host option is accepted as --Key value, e.g. a TLS endpoint:
               --Kestrel:Endpoints:Tls:Url https://0.0.0.0:5001 --Kestrel:Endpoints:Tls:Certificate:Path cert.pfx
@@ -59,7 +62,7 @@ internal static class ServeCommand
                 return Terminal.Fail("the store is named with --store PATH (for every verb); --Storage:Path is its appsettings.json key.");
             }
 
-            await using var app = await ServerHost.BuildAsync(HostArguments(parse), ct: ct);
+            await using var app = await ServerHost.BuildAsync(HostArguments(parse), ct: ct, providers: PostgresStore.Providers);
             await app.RunAsync();
             return 0;
         });
@@ -82,6 +85,10 @@ internal static class ServeCommand
         // Resolved here, the way every admin verb resolves it, so serve and `healthgrpc token create` agree on the file.
         args.Add("--Storage:Path");
         args.Add(StoreLocation.Resolve(parse));
+        if (StoreLocation.ResolveProvider(parse) == PostgresStore.Name)
+        {
+            args.AddRange(["--Storage:Provider", PostgresStore.Name, "--Storage:ConnectionString", StoreLocation.ResolveConnectionString(parse)]);
+        }
 
         args.AddRange(parse.UnmatchedTokens);
         return [.. args];

@@ -1,4 +1,7 @@
+using HealthGrpc.Storage;
+using HealthGrpc.Storage.Postgres;
 using HealthGrpc.Storage.Sqlite;
+using System.CommandLine;
 
 namespace HealthGrpc.Cli.Shared;
 
@@ -23,4 +26,27 @@ internal static class StoreSession
 
         return await SqliteHealthStore.OpenAsync(path, ct: ct);
     }
+
+    /// <summary>The store this command line names: the --store file (sqlite) or the --connection-string database (postgres).</summary>
+    public static async Task<OpenedStore> OpenAsync(ParseResult parse, bool create, CancellationToken ct)
+    {
+        if (StoreLocation.ResolveProvider(parse) != PostgresStore.Name)
+        {
+            var path = StoreLocation.Resolve(parse);
+            return new OpenedStore(await OpenAsync(path, create, ct), path);
+        }
+
+        var connectionString = StoreLocation.ResolveConnectionString(parse);
+        return new OpenedStore(await PostgresHealthStore.OpenAsync(connectionString, ct: ct), PostgresStore.Describe(connectionString));
+    }
+}
+
+/// <summary>An open store and how to name it in messages (a file path, or postgres://host:port/database).</summary>
+internal sealed class OpenedStore(IHealthStore store, string location) : IAsyncDisposable
+{
+    public IHealthStore Store { get; } = store;
+
+    public string Path { get; } = location;
+
+    public ValueTask DisposeAsync() => Store.DisposeAsync();
 }
