@@ -12,6 +12,15 @@ catch (FileNotFoundException missing)
     // A missing store (mistyped --store) is a usage error for people, not a stack trace.
     return Terminal.Fail(missing.Message);
 }
+catch (StoreOptionException usage)
+{
+    return Terminal.Fail(usage.Message);
+}
+catch (HealthGrpc.Storage.HealthStoreUnavailableException unavailable)
+{
+    // PostgreSQL unreachable (or refusing): say so, without a stack trace.
+    return Terminal.Fail(unavailable.Message);
+}
 catch (SqliteException error) when ((error.SqliteErrorCode & 0xFF) is 11 /* CORRUPT */ or 26 /* NOTADB */)
 {
     return Terminal.Fail($"the store is DAMAGED: {error.Message}");

@@ -3,8 +3,8 @@ namespace HealthGrpc.Storage;
 /// <summary>
 /// The durable store of the reference server. Takes plain domain records (already validated and
 /// normalized by the caller), never protobuf messages; acks are opaque bytes produced by the caller's
-/// <see cref="IngestBatch.EncodeAck"/>. Implementations: <see cref="Sqlite.SqliteHealthStore"/>
-/// (PostgreSQL to follow and pass the same contract tests).
+/// <see cref="IngestBatch.EncodeAck"/>. Implementations: <see cref="Sqlite.SqliteHealthStore"/> and PostgresHealthStore
+/// (src/HealthGrpc.Storage.Postgres), held to the same contract tests.
 /// </summary>
 public interface IHealthStore : IAccountStore, IAsyncDisposable
 {

@@ -52,7 +52,7 @@ internal static class StoreLocation
     public static string ResolveConnectionString(ParseResult parse) =>
         parse.GetValue(ConnectionStringOption) is { Length: > 0 } value ? value
         : Configuration()["Storage:ConnectionString"] is { Length: > 0 } configured ? configured
-        : throw new InvalidOperationException("--provider postgres needs --connection-string (or Storage:ConnectionString / $HEALTHGRPC_Storage__ConnectionString).");
+        : throw new StoreOptionException("--provider postgres needs --connection-string (or Storage:ConnectionString / $HEALTHGRPC_Storage__ConnectionString).");
 
     // The same sources the server reads: appsettings.json next to the binary, then HEALTHGRPC_* variables.
     private static IConfigurationRoot Configuration() => new ConfigurationBuilder()
@@ -61,3 +61,6 @@ internal static class StoreLocation
         .AddEnvironmentVariables("HEALTHGRPC_")
         .Build();
 }
+
+/// <summary>The store options of a command line do not name a store (a usage error, printed without a stack trace).</summary>
+internal sealed class StoreOptionException(string message) : Exception(message);
