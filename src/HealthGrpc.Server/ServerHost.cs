@@ -44,6 +44,7 @@ public static class ServerHost
         builder.Services.AddSingleton(limits);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<IngestBudget>();
+        builder.Services.AddSingleton<StoredAckEncoder>(AckWire.Encode);
         builder.Services.AddSingleton<IngestPipeline>();
         builder.Services.AddSingleton<TokenAuthenticator>();
         // ChangeFeed:* page sizes, heartbeat interval and the slow-subscriber bounds (see ChangeFeedOptions).
