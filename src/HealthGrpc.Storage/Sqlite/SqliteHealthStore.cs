@@ -10,7 +10,7 @@ namespace HealthGrpc.Storage.Sqlite;
 /// one transaction; reads run off the caller's thread on pooled read-only connections (<see cref="SqliteReadRunner"/>).
 /// See README.md.
 /// </summary>
-public sealed class SqliteHealthStore : IHealthStore
+public sealed class SqliteHealthStore : IHealthStore, IRetentionStore
 {
     private readonly string _path;
     private readonly SqliteStoreOptions _options;
@@ -121,6 +121,20 @@ public sealed class SqliteHealthStore : IHealthStore
         }, ct), ct);
     }
 
+    // ---- retention (IRetentionStore: bounded work items of the group commit) -----------------------------------
+
+    public Task<PurgeResult> PurgeAsync(int type, long beforeUnixMs, int maxRows, CancellationToken ct)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxRows, 1);
+        return EnqueueAsync(new WorkItem<PurgeResult>(maxRows, (w, _) => w.Purge(type, beforeUnixMs, maxRows), ct), ct);
+    }
+
+    public Task<AckCompaction> CompactAcksAsync(long beforeUnixMs, long afterPosition, int maxRows, CancellationToken ct)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxRows, 1);
+        return EnqueueAsync(new WorkItem<AckCompaction>(maxRows, (w, _) => w.CompactAcks(beforeUnixMs, afterPosition, maxRows), ct), ct);
+    }
+
     private Task<T> EnqueueAsync<T>(WorkItem<T> item, CancellationToken ct)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
@@ -179,12 +193,9 @@ public sealed class SqliteHealthStore : IHealthStore
     public Task<long> GetChangeSequenceAsync(string userId, CancellationToken ct)
         => ReadUserIntegerAsync("SELECT change_seq FROM users WHERE user_id = $user", userId, ct);
 
-    /// <summary>0: nothing is purged from the feed yet (retention will move the floor).</summary>
+    /// <summary>The highest sequence retention purged from the user's feed (0 while nothing was).</summary>
     public Task<long> GetChangeFloorAsync(string userId, CancellationToken ct)
-    {
-        ct.ThrowIfCancellationRequested();
-        return Task.FromResult(0L);
-    }
+        => ReadUserIntegerAsync("SELECT change_floor FROM users WHERE user_id = $user", userId, ct);
 
     public Task<long> CountSamplesAsync(string userId, CancellationToken ct)
         => ReadUserIntegerAsync("SELECT COUNT(*) FROM samples WHERE user_ref = (SELECT id FROM users WHERE user_id = $user)", userId, ct);

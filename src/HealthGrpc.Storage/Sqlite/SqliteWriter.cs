@@ -7,7 +7,7 @@ namespace HealthGrpc.Storage.Sqlite;
 /// The single writer connection and what it does inside a group's transaction, used only by the commit loop's thread
 /// (<see cref="SqliteCommitLoop"/>). Each concern lives in its own part: ids (<see cref="WriterIds"/>), the per-device
 /// exactly-once ledger and stored acks (<see cref="DeviceLedger"/>), the appliers of samples and tombstones, series and
-/// waveforms, and records, and the rollups (<see cref="RollupWriter"/>); <see cref="BatchScope"/> is the batch they
+/// waveforms, and records, the rollups (<see cref="RollupWriter"/>) and retention (<see cref="RetentionPurger"/>); <see cref="BatchScope"/> is the batch they
 /// share, with its change-sequence counter.
 /// </summary>
 internal sealed class SqliteWriter : IDisposable
@@ -23,6 +23,8 @@ internal sealed class SqliteWriter : IDisposable
     private readonly SampleApplier _samples;
     private readonly PayloadItemApplier _payloadItems;
     private readonly RecordApplier _records;
+    private readonly RetentionHorizons _horizons;
+    private readonly RetentionPurger _retention;
 
     public SqliteWriter(string path, SqliteStoreOptions options)
     {
@@ -46,9 +48,11 @@ internal sealed class SqliteWriter : IDisposable
             _ids = new WriterIds(_statements);
             _devices = new DeviceLedger(_statements);
             _rollups = new RollupWriter(_statements);
-            _samples = new SampleApplier(_statements, _scope, _ids, _rollups);
-            _payloadItems = new PayloadItemApplier(_statements, _scope, _ids, _samples);
+            _horizons = new RetentionHorizons(_statements);
+            _samples = new SampleApplier(_statements, _scope, _ids, _rollups, _horizons);
+            _payloadItems = new PayloadItemApplier(_statements, _scope, _ids, _samples, _horizons);
             _records = new RecordApplier(_statements, _scope);
+            _retention = new RetentionPurger(_statements, _horizons);
         }
         catch
         {
@@ -71,12 +75,14 @@ internal sealed class SqliteWriter : IDisposable
     {
         _commit.ExecuteNonQuery();
         _ids.Promote();
+        _horizons.Promote();
     }
 
     /// <summary>Rolls the open transaction back (if any) and forgets ids created in it.</summary>
     public void Rollback()
     {
         _ids.DropPending();
+        _horizons.DropPending();
         if (!_connection.Handle!.IsInvalid && SQLitePCL.raw.sqlite3_get_autocommit(_connection.Handle) == 0)
         {
             _rollback.ExecuteNonQuery();
@@ -101,6 +107,12 @@ internal sealed class SqliteWriter : IDisposable
         _touchHealthProbe.Bind("$now", nowMs);
         _touchHealthProbe.ExecuteNonQuery();
     }
+
+    // ---- retention (bounded batches, one work item each) -------------------------------------------------------
+
+    public PurgeResult Purge(int type, long beforeMs, int maxRows) => _retention.Purge(type, beforeMs, maxRows);
+
+    public AckCompaction CompactAcks(long beforeMs, long afterPosition, int maxRows) => _retention.CompactAcks(beforeMs, afterPosition, maxRows);
 
     // ---- batches -------------------------------------------------------------------------------------------------
 

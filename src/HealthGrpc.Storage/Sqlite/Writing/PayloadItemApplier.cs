@@ -4,7 +4,8 @@ namespace HealthGrpc.Storage.Sqlite.Writing;
 
 /// <summary>
 /// Series and waveform chunks: items stored as one compact payload row each, deduplicated by their unique key
-/// (<c>(user_ref, uuid)</c>, plus the chunk index for waveforms), ignored when the user deleted their uuid. Both kinds
+/// (<c>(user_ref, uuid)</c>, plus the chunk index for waveforms), ignored when the user deleted their uuid or retention
+/// purged their time range. Both kinds
 /// share one path: the columns they have in common, then the few of their own.
 /// </summary>
 internal sealed class PayloadItemApplier
@@ -22,11 +23,12 @@ internal sealed class PayloadItemApplier
     private readonly BatchScope _scope;
     private readonly WriterIds _ids;
     private readonly SampleApplier _samples;
+    private readonly RetentionHorizons _horizons;
     private readonly SqliteCommand _insertSeries, _insertWaveform;
 
-    public PayloadItemApplier(WriterStatements statements, BatchScope scope, WriterIds ids, SampleApplier samples)
+    public PayloadItemApplier(WriterStatements statements, BatchScope scope, WriterIds ids, SampleApplier samples, RetentionHorizons horizons)
     {
-        (_scope, _ids, _samples) = (scope, ids, samples);
+        (_scope, _ids, _samples, _horizons) = (scope, ids, samples, horizons);
         _insertSeries = statements.Prepare(
             $"INSERT INTO series ({SharedColumns}, end_ms) VALUES ({SharedValues}, $end) ON CONFLICT DO NOTHING",
             [.. SharedParameters, ("$end", SqliteType.Integer)]);
@@ -77,12 +79,12 @@ internal sealed class PayloadItemApplier
     private readonly record struct Shared(
         Guid Uuid, int Type, string? VendorType, string Unit, SourceRecord Source, long StartUnixMs, int? Zone, int Points, byte[] Payload);
 
-    /// <summary>Binds the shared columns; false (counted as ignored) when the user deleted the uuid.</summary>
+    /// <summary>Binds the shared columns; false (counted as ignored) when the user deleted the uuid or retention purged its range.</summary>
     private bool Bind(SqliteCommand insert, Shared item)
     {
         var scope = _scope;
         UuidBytes.Write(item.Uuid, scope.Uuid);
-        if (_samples.IsTombstoned())
+        if (_samples.IsTombstoned() || _horizons.IsPurged(item.Type, item.StartUnixMs))
         {
             scope.IgnoredDeleted++;
             return false;

@@ -7,13 +7,14 @@ namespace HealthGrpc.Storage.Sqlite.Writing;
 /// Discrete samples and tombstones of a batch. Samples dedup on the unique <c>(user_ref, uuid)</c> index (ON CONFLICT
 /// DO NOTHING plus the changed-row count, no lookup first); a higher <c>sync_version</c> of a stored sync identifier
 /// replaces the stored sample (a <c>replaced_samples</c> change for the old uuid); a tombstone removes what it names
-/// and wins over every later upload of the uuid. Stored and removed quantity samples keep their rollups right.
+/// and wins over every later upload of the uuid; a sample in a range retention purged is ignored too. Stored and removed quantity samples keep their rollups right.
 /// </summary>
 internal sealed class SampleApplier
 {
     private readonly BatchScope _scope;
     private readonly WriterIds _ids;
     private readonly RollupWriter _rollups;
+    private readonly RetentionHorizons _horizons;
     private readonly RawStatement _tombstoneExists, _insertSample;
     private readonly SqliteCommand _hasTombstones, _insertTombstone, _deleteSample, _deleteSeries, _deleteWaveforms;
     private readonly SqliteCommand _selectSync, _sampleExists, _insertReplaced;
@@ -22,9 +23,9 @@ internal sealed class SampleApplier
     private readonly int _probeUser, _probeUuid;
     private readonly int _user, _uuid, _seq, _type, _vendorType, _start, _end, _zone, _quantity, _category, _unit, _source, _device, _syncId, _syncVersion, _metadata;
 
-    public SampleApplier(WriterStatements statements, BatchScope scope, WriterIds ids, RollupWriter rollups)
+    public SampleApplier(WriterStatements statements, BatchScope scope, WriterIds ids, RollupWriter rollups, RetentionHorizons horizons)
     {
-        (_scope, _ids, _rollups) = (scope, ids, rollups);
+        (_scope, _ids, _rollups, _horizons) = (scope, ids, rollups, horizons);
         _hasTombstones = statements.Prepare("SELECT EXISTS (SELECT 1 FROM tombstones WHERE user_ref = $user)", ("$user", SqliteType.Integer));
         _tombstoneExists = statements.PrepareRaw("SELECT 1 FROM tombstones WHERE user_ref = $user AND uuid = $uuid");
         (_probeUser, _probeUuid) = (_tombstoneExists.Parameter("$user"), _tombstoneExists.Parameter("$uuid"));
@@ -125,7 +126,7 @@ internal sealed class SampleApplier
         {
             var sample = samples[i];
             UuidBytes.Write(sample.Uuid, scope.Uuid);
-            if (IsTombstoned())
+            if (IsTombstoned() || _horizons.IsPurged(sample.Type, sample.StartUnixMs))
             {
                 scope.IgnoredDeleted++;
                 continue;
