@@ -6,6 +6,7 @@ using Google.Protobuf.WellKnownTypes;
 using HealthGrpc.Contracts;
 using HealthGrpc.Contracts.V1;
 using HealthGrpc.Server.Ingest;
+using HealthGrpc.Server.Services;
 using HealthGrpc.Storage.Sqlite;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -34,7 +35,7 @@ internal static class JsonBaseline
         await using var store = await SqliteHealthStore.OpenAsync(path, ct: ct);
         await store.CreateUserAsync(UserId, ct);
         var limits = new IngestLimits();
-        var pipeline = new IngestPipeline(store, limits, new IngestBudget(limits), TimeProvider.System);
+        var pipeline = new IngestPipeline(store, limits, new IngestBudget(limits), TimeProvider.System, AckWire.Encode);
 
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -45,7 +46,7 @@ internal static class JsonBaseline
             var body = await JsonSerializer.DeserializeAsync(http.Request.Body, JsonBaselineContext.Default.JsonBatch, http.RequestAborted)
                 ?? throw new Microsoft.AspNetCore.Http.BadHttpRequestException("empty body");
             var device = new DeviceIdentity { DeviceId = body.DeviceId, Epoch = body.Epoch };
-            var ack = await await pipeline.AdmitAsync(UserId, device, ToBatch(body), http.RequestAborted);
+            var ack = AckWire.ToAck(await await pipeline.AdmitAsync(UserId, device, ToBatch(body), http.RequestAborted));
             await JsonSerializer.SerializeAsync(http.Response.Body, new JsonAck(ack.BatchSeq, ack.Outcome.ToString(), (int)ack.Accepted, (int)ack.Duplicates, (int)ack.Rejected), JsonBaselineContext.Default.JsonAck, http.RequestAborted);
         });
         await app.StartAsync(ct);

@@ -4,7 +4,7 @@ using HealthGrpc.LoadTest;
 // healthgrpc-loadtest [scenario] [options]: see bench/README.md.
 var scenarioArg = new Argument<string>("scenario")
 {
-    Description = "custom | steady-1hz | backfill | burst-reconnect | series | ecg | layouts (raw-insert limit of the samples layouts)",
+    Description = "custom | steady-1hz | backfill | burst-reconnect | series | ecg | layouts (raw-insert limit of the samples layouts) | subscribe (live subscribers' commit->delivery latency)",
     DefaultValueFactory = _ => "custom",
 };
 var devices = new Option<int?>("--devices") { Description = "Simulated devices (one Sync stream each)" };
@@ -24,12 +24,15 @@ var output = new Option<string?>("--json") { Description = "Append the result as
 var layoutSizes = new Option<string>("--layout-sizes") { Description = "layouts: comma-separated table sizes (rows) at which the insert rate is timed", DefaultValueFactory = _ => "3600000,20000000" };
 var layoutRows = new Option<int>("--layout-rows") { Description = "layouts: timed random-uuid rows at each size", DefaultValueFactory = _ => 500_000 };
 var layoutCache = new Option<int?>("--layout-cache-mib") { Description = "layouts: writer page cache in MiB (default: the store's default)" };
+var subscribers = new Option<int>("--subscribers") { Description = "subscribe: live subscribers of the one user", DefaultValueFactory = _ => 1000 };
+var subscribeRate = new Option<int>("--batches-per-second") { Description = "subscribe: paced uploads per second", DefaultValueFactory = _ => 20 };
+var serverDll = new Option<string?>("--server-dll") { Description = "Run this healthgrpc.dll as the server (e.g. another build, for a before/after)" };
 var layoutOnly = new Option<string?>("--layouts") { Description = "layouts: comma-separated layouts to run (old, new, rowid; default all)" };
 
 var root = new RootCommand("HealthGrpc end-to-end load harness")
 {
     scenarioArg, devices, rateHz, seconds, samples, batchSize, encoding, duplicateRatio, inFlight, latencyPhase, latencySeconds, naive, json, inProc, output,
-    layoutSizes, layoutRows, layoutOnly, layoutCache,
+    layoutSizes, layoutRows, layoutOnly, layoutCache, subscribers, subscribeRate, serverDll,
 };
 root.SetAction(async (parse, ct) =>
 {
@@ -37,6 +40,13 @@ root.SetAction(async (parse, ct) =>
     {
         var sizes = parse.GetValue(layoutSizes)!.Split(',').Select(long.Parse).ToList();
         return LayoutComparison.Run(sizes, parse.GetValue(layoutRows), parse.GetValue(layoutOnly)?.Split(',') ?? [], parse.GetValue(layoutCache));
+    }
+
+    if (parse.GetValue(scenarioArg) == "subscribe")
+    {
+        return await SubscribeRun.RunAsync(
+            parse.GetValue(subscribers), parse.GetValue(subscribeRate), parse.GetValue(batchSize) ?? 50, (int)(parse.GetValue(seconds) ?? 30),
+            parse.GetValue(inProc), parse.GetValue(serverDll), ct);
     }
 
     var s = Settings.ForScenario(parse.GetValue(scenarioArg)!);

@@ -48,7 +48,7 @@ internal sealed class ServerUnderTest : IAsyncDisposable
         return token;
     }
 
-    public static async Task<ServerUnderTest> StartAsync(string path, bool inProc)
+    public static async Task<ServerUnderTest> StartAsync(string path, bool inProc, string? serverDll = null)
     {
         string[] args = ["--urls", "http://127.0.0.1:0", "--Logging:LogLevel:Default", "Warning"];
         if (inProc)
@@ -61,7 +61,7 @@ internal sealed class ServerUnderTest : IAsyncDisposable
 
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add("exec");
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "healthgrpc.dll"));
+        info.ArgumentList.Add(serverDll ?? Path.Combine(AppContext.BaseDirectory, "healthgrpc.dll"));
         // The command names the store --store (as every healthgrpc verb does); the host's own key is Storage:Path.
         foreach (var arg in (string[])["serve", "--store", path, .. args])
         {

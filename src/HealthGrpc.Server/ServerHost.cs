@@ -2,6 +2,7 @@ using HealthGrpc.Server.Auth;
 using HealthGrpc.Server.ChangeFeed;
 using HealthGrpc.Server.Health;
 using HealthGrpc.Server.Ingest;
+using HealthGrpc.Server.Retention;
 using HealthGrpc.Server.Services;
 using HealthGrpc.Storage;
 using HealthGrpc.Storage.Sqlite;
@@ -46,6 +47,7 @@ public static class ServerHost
         builder.Services.AddSingleton(limits);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<IngestBudget>();
+        builder.Services.AddSingleton<StoredAckEncoder>(AckWire.Encode);
         builder.Services.AddSingleton<IngestPipeline>();
         builder.Services.AddSingleton<TokenAuthenticator>();
         // ChangeFeed:* page sizes, heartbeat interval and the slow-subscriber bounds (see ChangeFeedOptions).
@@ -53,6 +55,14 @@ public static class ServerHost
         builder.Services.AddSingleton<ChangeFeedHub>();
         builder.Services.AddSingleton<ChangePager>();
         builder.Services.AddSingleton<ChangeSubscriptions>();
+        // Retention:* (RetentionOptions): per-type purge of raw samples and compaction of stored acks, where the store has it.
+        if (store is IRetentionStore retention)
+        {
+            builder.Services.AddSingleton(retention);
+            builder.Services.AddSingleton(builder.Configuration.GetSection("Retention").Get<RetentionOptions>() ?? new RetentionOptions());
+            builder.Services.AddSingleton<RetentionService>();
+            builder.Services.AddHostedService(services => services.GetRequiredService<RetentionService>());
+        }
 
         builder.Services.AddAuthentication(BearerTokenAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, BearerTokenAuthenticationHandler>(BearerTokenAuthenticationHandler.SchemeName, null);

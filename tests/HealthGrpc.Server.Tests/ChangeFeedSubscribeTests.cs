@@ -179,6 +179,7 @@ public sealed class ChangeFeedSubscribeTests : ServerTest
         });
 
         Assert.True(error.StatusCode == StatusCode.ResourceExhausted, $"{error.StatusCode}: {error.Status.Detail}");
+        Assert.Equal(ErrorReason.SubscriberTooSlow, SyncApi.Detail(error).Reason);
         Assert.Contains("Subscribe again with the last token", error.Status.Detail, StringComparison.Ordinal);
         Assert.Equal(subscriber.MessagesWritten, received); // everything the server wrote arrived, then the status
         Assert.Empty(ChangeFeedApi.Subscribers(server));

@@ -4,26 +4,40 @@ namespace HealthGrpc.Server.ChangeFeed;
 
 /// <summary>
 /// The open Subscribe calls by user, woken by the store's commit notifications. The store raises them on its commit
-/// thread, so <see cref="OnCommitted"/> only flags subscribers; each subscription then reads the store itself.
+/// thread, so <see cref="OnCommitted"/> only hands them to the user's <see cref="UserFeed"/>, which reads the new
+/// changes once for all of the user's subscribers and then wakes them.
 /// </summary>
 internal sealed class ChangeFeedHub : IDisposable
 {
     private readonly Lock _gate = new();
-    private readonly Dictionary<string, FeedSubscriber[]> _byUser = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, UserFeed> _byUser = new(StringComparer.Ordinal);
+    private readonly IHealthStore _store;
+    private readonly ChangeFeedOptions _options;
     private readonly IDisposable _listening;
 
-    public ChangeFeedHub(IHealthStore store) => _listening = store.ChangeNotifications.Listen(OnCommitted);
+    public ChangeFeedHub(IHealthStore store, ChangeFeedOptions options)
+    {
+        (_store, _options) = (store, options);
+        _listening = store.ChangeNotifications.Listen(OnCommitted);
+    }
 
     /// <summary>Registers a subscriber; dispose the result when its call ends. Register BEFORE the catch-up read, so no commit falls between the two.</summary>
     public Registration Register(string userId)
     {
         var subscriber = new FeedSubscriber(userId);
+        UserFeed feed;
         lock (_gate)
         {
-            _byUser[userId] = _byUser.TryGetValue(userId, out var current) ? [.. current, subscriber] : [subscriber];
+            if (!_byUser.TryGetValue(userId, out feed!))
+            {
+                feed = new UserFeed(userId, _store, _options);
+                _byUser[userId] = feed;
+            }
+
+            feed.Add(subscriber);
         }
 
-        return new Registration(this, subscriber);
+        return new Registration(this, feed, subscriber);
     }
 
     /// <summary>The open subscriptions (operators' diagnostics and the tests' view of what each one holds).</summary>
@@ -31,7 +45,7 @@ internal sealed class ChangeFeedHub : IDisposable
     {
         lock (_gate)
         {
-            return _byUser.Values.SelectMany(subscribers => subscribers).ToArray();
+            return _byUser.Values.SelectMany(feed => feed.Subscribers).ToArray();
         }
     }
 
@@ -41,49 +55,34 @@ internal sealed class ChangeFeedHub : IDisposable
     {
         foreach (var userId in userIds)
         {
-            FeedSubscriber[]? subscribers;
+            UserFeed? feed;
             lock (_gate)
             {
-                _byUser.TryGetValue(userId, out subscribers);
+                _byUser.TryGetValue(userId, out feed);
             }
 
-            if (subscribers is null)
-            {
-                continue;
-            }
-
-            foreach (var subscriber in subscribers)
-            {
-                subscriber.Wake();
-            }
+            feed?.OnCommitted();
         }
     }
 
-    private void Remove(FeedSubscriber subscriber)
+    private void Remove(UserFeed feed, FeedSubscriber subscriber)
     {
         lock (_gate)
         {
-            if (!_byUser.TryGetValue(subscriber.UserId, out var current))
+            if (feed.Remove(subscriber) == 0 && _byUser.TryGetValue(feed.UserId, out var current) && current == feed)
             {
-                return;
-            }
-
-            var remaining = Array.FindAll(current, other => other != subscriber);
-            if (remaining.Length == 0)
-            {
-                _byUser.Remove(subscriber.UserId);
-            }
-            else
-            {
-                _byUser[subscriber.UserId] = remaining;
+                _byUser.Remove(feed.UserId);
             }
         }
     }
 
-    internal sealed class Registration(ChangeFeedHub hub, FeedSubscriber subscriber) : IDisposable
+    internal sealed class Registration(ChangeFeedHub hub, UserFeed feed, FeedSubscriber subscriber) : IDisposable
     {
         public FeedSubscriber Subscriber { get; } = subscriber;
 
-        public void Dispose() => hub.Remove(Subscriber);
+        /// <summary>The user's shared feed the subscription reads from.</summary>
+        public UserFeed Feed { get; } = feed;
+
+        public void Dispose() => hub.Remove(Feed, Subscriber);
     }
 }

@@ -29,6 +29,13 @@ public sealed class ChangeFeedOptions
     public int SubscribeReadSize { get; set; } = 256;
 
     /// <summary>
+    /// Newest changes of a user's feed kept in memory while the user has open Subscribe calls: after each commit the
+    /// server reads the new changes once into this window and every subscriber takes them from it. A subscriber further
+    /// behind reads the store itself, so this bounds the window, not what a slow subscriber may lag.
+    /// </summary>
+    public int SharedWindowSize { get; set; } = 4096;
+
+    /// <summary>
     /// A Subscribe message the subscriber does not take for this long (HTTP/2 flow control stays closed) makes the server
     /// stop reading for it: once that message is taken the call ends with RESOURCE_EXHAUSTED, and the client resumes
     /// from the last token it received.

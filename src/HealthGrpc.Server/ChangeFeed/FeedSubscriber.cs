@@ -4,7 +4,7 @@ namespace HealthGrpc.Server.ChangeFeed;
 
 /// <summary>
 /// One open Subscribe call as the hub sees it: a wake-up signal that coalesces (any number of commits before the
-/// subscription looks again is one wake-up: it re-reads the store by sequence, never the notifications), and counters
+/// subscription looks again is one wake-up: it reads its user's feed by sequence, never the notifications), and counters
 /// of what the subscription read from the store and wrote to its stream (what it holds is their difference), and
 /// whether it fell behind.
 /// </summary>
@@ -34,7 +34,7 @@ internal sealed class FeedSubscriber
     /// <summary>Completes when a write waited longer than the write timeout: the call ends once that write completes (or is abandoned).</summary>
     public Task FellBehind => _fellBehind.Task;
 
-    /// <summary>Called by the hub after a commit touched <see cref="UserId"/>. Never blocks.</summary>
+    /// <summary>Called by the user's <see cref="UserFeed"/> once it read a commit's changes. Never blocks.</summary>
     public void Wake() => _signal.Writer.TryWrite(true);
 
     /// <summary>Waits for a wake-up; false when <paramref name="timeout"/> passed first.</summary>

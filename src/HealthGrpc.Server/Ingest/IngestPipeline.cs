@@ -1,15 +1,14 @@
-using Google.Protobuf;
-using Google.Protobuf.WellKnownTypes;
 using HealthGrpc.Contracts.V1;
 using HealthGrpc.Storage;
 
 namespace HealthGrpc.Server.Ingest;
 
 /// <summary>
-/// One batch from wire to durable ack: enforce limits, validate and normalize, commit (group-committed by the store),
-/// and answer with the ack stored with the batch. Knows nothing of gRPC: refusals are <see cref="SyncRejectedException"/>.
+/// One batch from wire to durable result: enforce limits, validate and normalize, commit (group-committed by the store),
+/// and return what happened as a <see cref="BatchOutcome"/> (the service builds the Ack). Knows nothing of gRPC:
+/// refusals are <see cref="SyncRejectedException"/>; the stored ack's bytes come from <paramref name="encodeAck"/>.
 /// </summary>
-internal sealed class IngestPipeline(IHealthStore store, IngestLimits limits, IngestBudget budget, TimeProvider clock)
+internal sealed class IngestPipeline(IHealthStore store, IngestLimits limits, IngestBudget budget, TimeProvider clock, StoredAckEncoder encodeAck)
 {
     private readonly BatchValidator _validator = new(limits, clock);
 
@@ -29,8 +28,8 @@ internal sealed class IngestPipeline(IHealthStore store, IngestLimits limits, In
         }
     }
 
-    /// <summary>The Welcome for a device starting a Sync stream; refuses a fenced epoch right away.</summary>
-    public async Task<Welcome> WelcomeAsync(string userId, DeviceIdentity device, CancellationToken ct)
+    /// <summary>The state a device starting a Sync stream is welcomed with; refuses a fenced epoch right away.</summary>
+    public async Task<DeviceWelcome> WelcomeAsync(string userId, DeviceIdentity device, CancellationToken ct)
     {
         CheckDevice(device);
         var state = await store.GetDeviceStateAsync(userId, device.DeviceId, device.Epoch, ct);
@@ -39,18 +38,7 @@ internal sealed class IngestPipeline(IHealthStore store, IngestLimits limits, In
             throw Fenced(device, state.NewestEpoch, state.HighWaterMark);
         }
 
-        return new Welcome
-        {
-            HighWaterMark = state.HighWaterMark,
-            ServerTime = Timestamp.FromDateTimeOffset(clock.GetUtcNow()),
-            Limits = new Contracts.V1.Limits
-            {
-                MaxSamplesPerBatch = (uint)limits.MaxSamplesPerBatch,
-                MaxBatchesInFlight = (uint)limits.MaxBatchesInFlight,
-                MaxMessageBytes = (uint)limits.MaxMessageBytes,
-                MaxPointsPerSeries = (uint)limits.MaxPointsPerSeries,
-            },
-        };
+        return new DeviceWelcome(state.HighWaterMark, clock.GetUtcNow());
     }
 
     /// <summary>
@@ -63,15 +51,15 @@ internal sealed class IngestPipeline(IHealthStore store, IngestLimits limits, In
     public void Unreserve(long reserved) => budget.Release(reserved);
 
     /// <summary>Admits a batch that arrived on its own (unary Upload): its share is taken now, after parsing.</summary>
-    public ValueTask<Task<Ack>> AdmitAsync(string userId, DeviceIdentity device, Batch batch, CancellationToken ct) =>
+    public ValueTask<Task<BatchOutcome>> AdmitAsync(string userId, DeviceIdentity device, Batch batch, CancellationToken ct) =>
         AdmitAsync(userId, device, batch, batch.CalculateSize(), reserved: 0, ct);
 
     /// <summary>
     /// Takes the batch's share of the budget (what <paramref name="reserved"/> lacks, or all of it), then validates the
     /// batch (on the caller's thread, so batches of one stream reach the store in order) and returns the task of its
-    /// durable ack. The share is released when the commit completes; the reservation is consumed in every case.
+    /// durable outcome. The share is released when the commit completes; the reservation is consumed in every case.
     /// </summary>
-    public async ValueTask<Task<Ack>> AdmitAsync(string userId, DeviceIdentity device, Batch batch, long batchBytes, long reserved, CancellationToken ct)
+    public async ValueTask<Task<BatchOutcome>> AdmitAsync(string userId, DeviceIdentity device, Batch batch, long batchBytes, long reserved, CancellationToken ct)
     {
         if (batch.BatchSeq == 0)
         {
@@ -89,7 +77,7 @@ internal sealed class IngestPipeline(IHealthStore store, IngestLimits limits, In
         }
 
         var granted = await TakeShareAsync(batchBytes, reserved, ct);
-        Task<Ack> commit;
+        Task<BatchOutcome> commit;
         try
         {
             commit = Ingest(userId, device, batch);
@@ -123,7 +111,7 @@ internal sealed class IngestPipeline(IHealthStore store, IngestLimits limits, In
         return await budget.AcquireAsync(wanted, ct);
     }
 
-    private async Task<Ack> ReleaseWhenDoneAsync(Task<Ack> commit, long granted)
+    private async Task<BatchOutcome> ReleaseWhenDoneAsync(Task<BatchOutcome> commit, long granted)
     {
         try
         {
@@ -135,10 +123,10 @@ internal sealed class IngestPipeline(IHealthStore store, IngestLimits limits, In
         }
     }
 
-    private Task<Ack> Ingest(string userId, DeviceIdentity device, Batch batch)
+    private Task<BatchOutcome> Ingest(string userId, DeviceIdentity device, Batch batch)
     {
         var validated = _validator.Validate(batch);
-        var rejections = ToWire(validated.Rejections);
+        var rejections = validated.Rejections;
         var atomicReject = batch.Atomic && rejections.Count > 0;
         var ingest = new IngestBatch(
             userId,
@@ -153,32 +141,24 @@ internal sealed class IngestPipeline(IHealthStore store, IngestLimits limits, In
             atomicReject ? [] : validated.Deletions,
             atomicReject ? [] : validated.Records,
             rejections.Count,
-            result => AckFor(result, rejections).ToByteArray());
-        return CommitAsync(ingest, device);
+            result => encodeAck(result, rejections));
+        return CommitAsync(ingest, device, rejections);
     }
 
     // Not cancellable: once validated, a batch either commits or fails as a whole.
-    private async Task<Ack> CommitAsync(IngestBatch ingest, DeviceIdentity device)
+    private async Task<BatchOutcome> CommitAsync(IngestBatch ingest, DeviceIdentity device, List<ItemRejection> rejections)
     {
         var outcome = await store.CommitAsync(ingest, CancellationToken.None);
-        switch (outcome)
+        return outcome switch
         {
-            case CommitOutcome.Committed committed:
-                return Ack.Parser.ParseFrom(committed.AckBytes);
-            case CommitOutcome.Duplicate duplicate:
-                var original = duplicate.OriginalAckBytes.Length > 0 ? Ack.Parser.ParseFrom(duplicate.OriginalAckBytes) : new Ack { BatchSeq = ingest.BatchSeq };
-                original.Outcome = AckOutcome.Duplicate;
-                original.HighWaterMark = duplicate.HighWaterMark;
-                return original;
-            case CommitOutcome.SequenceGap gap:
-                throw new SyncRejectedException(ErrorReason.SequenceGap,
-                    $"batch_seq {ingest.BatchSeq} skips ahead: the device's high-water mark is {gap.HighWaterMark}; send {gap.HighWaterMark + 1} next.",
-                    gap.HighWaterMark);
-            case CommitOutcome.EpochFenced fenced:
-                throw Fenced(device, fenced.CurrentEpoch, fenced.HighWaterMark);
-            default:
-                throw new InvalidOperationException($"Unknown commit outcome {outcome.GetType().Name}.");
-        }
+            CommitOutcome.Committed committed => new BatchOutcome.Committed(committed.Result, rejections),
+            CommitOutcome.Duplicate duplicate => new BatchOutcome.Duplicate(ingest.BatchSeq, duplicate.OriginalAckBytes, duplicate.HighWaterMark),
+            CommitOutcome.SequenceGap gap => throw new SyncRejectedException(ErrorReason.SequenceGap,
+                $"batch_seq {ingest.BatchSeq} skips ahead: the device's high-water mark is {gap.HighWaterMark}; send {gap.HighWaterMark + 1} next.",
+                gap.HighWaterMark),
+            CommitOutcome.EpochFenced fenced => throw Fenced(device, fenced.CurrentEpoch, fenced.HighWaterMark),
+            _ => throw new InvalidOperationException($"Unknown commit outcome {outcome.GetType().Name}."),
+        };
     }
 
     private static SyncRejectedException Fenced(DeviceIdentity device, ulong currentEpoch, ulong highWaterMark) =>
@@ -186,46 +166,4 @@ internal sealed class IngestPipeline(IHealthStore store, IngestLimits limits, In
             $"epoch {device.Epoch} of device '{device.DeviceId}' is fenced by newer epoch {currentEpoch}.",
             highWaterMark,
             currentEpoch);
-
-    private static Ack AckFor(CommitResult result, List<Rejection> rejections)
-    {
-        var ack = new Ack
-        {
-            BatchSeq = result.BatchSeq,
-            Outcome = result.RejectedAtomic ? AckOutcome.Rejected : AckOutcome.Committed,
-            Accepted = (uint)result.Accepted,
-            Duplicates = (uint)result.Duplicates,
-            Replaced = (uint)result.Replaced,
-            IgnoredDeleted = (uint)result.IgnoredDeleted,
-            Rejected = (uint)result.Rejected,
-            HighWaterMark = result.HighWaterMark,
-            CommitTime = Timestamp.FromDateTimeOffset(result.CommitTime),
-            ChangeToken = ChangeToken.Format(result.ChangeSequence),
-        };
-        ack.Rejections.AddRange(rejections);
-        foreach (var anchor in result.CommittedAnchors)
-        {
-            ack.CommittedAnchors.Add(ToWire(anchor));
-        }
-
-        return ack;
-    }
-
-    public static SourceAnchor ToWire(AnchorRecord anchor) => new()
-    {
-        Type = (DataType)anchor.Type,
-        VendorType = anchor.VendorType ?? string.Empty,
-        Anchor = ByteString.CopyFrom(anchor.Anchor),
-    };
-
-    private static List<Rejection> ToWire(List<ItemRejection> rejections)
-    {
-        var wire = new List<Rejection>(rejections.Count);
-        foreach (var r in rejections)
-        {
-            wire.Add(new Rejection { Kind = r.Kind, Index = (uint)r.Index, Reason = r.Problem.Reason, Message = r.Problem.Message });
-        }
-
-        return wire;
-    }
 }

@@ -35,7 +35,7 @@ internal static class StatusMapper
         HealthStoreUnavailableException unavailable => new RpcException(new Grpc.Core.Status(StatusCode.Unavailable,
             $"storage unavailable, retry later: {unavailable.Message}")),
         // The server stopped buffering for a subscriber that does not read: it resumes from its last token.
-        SubscriberTooSlowException slow => new RpcException(new Grpc.Core.Status(StatusCode.ResourceExhausted, slow.Message)),
+        SubscriberTooSlowException slow => WithDetail(StatusCode.ResourceExhausted, slow.Message, new ErrorDetail { Reason = ErrorReason.SubscriberTooSlow }),
         // The stream's token was revoked or expired, or its user disabled, after the call was authenticated.
         CredentialRejectedException rejected => new RpcException(new Grpc.Core.Status(StatusCode.Unauthenticated, rejected.Message)),
         InvalidProtocolBufferException malformed => MalformedRequest("the request message", malformed.Message).ToRpcException(),

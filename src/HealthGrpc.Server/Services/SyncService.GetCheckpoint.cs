@@ -27,7 +27,7 @@ internal sealed partial class SyncService
         };
         foreach (var anchor in checkpoint.Anchors)
         {
-            response.Anchors.Add(IngestPipeline.ToWire(anchor));
+            response.Anchors.Add(AckWire.ToWire(anchor));
         }
 
         return response;

@@ -32,7 +32,7 @@ internal sealed partial class SyncService
     {
         var device = await ReadHelloAsync(incoming);
         var welcome = await pipeline.WelcomeAsync(userId, device, context.CancellationToken);
-        await responses.WriteAsync(new SyncResponse { Welcome = welcome }, context.CancellationToken);
+        await responses.WriteAsync(new SyncResponse { Welcome = AckWire.ToWelcome(welcome, pipeline.Limits) }, context.CancellationToken);
 
         var inFlight = new InFlightAcks(pipeline.Limits.MaxBatchesInFlight);
         using var stopReading = CancellationTokenSource.CreateLinkedTokenSource(lifetime.ApplicationStopping);
@@ -159,7 +159,7 @@ internal sealed partial class SyncService
                 throw;
             }
 
-            Task<Ack> ack;
+            Task<BatchOutcome> ack;
             try
             {
                 ack = await pipeline.AdmitAsync(userId, device, batch, batch.CalculateSize(), reserved, stop);
@@ -209,7 +209,7 @@ internal sealed partial class SyncService
         {
             await foreach (var pending in inFlight.ReadAllAsync())
             {
-                var ack = await pending;
+                var ack = AckWire.ToAck(await pending);
                 await responses.WriteAsync(new SyncResponse { Ack = ack }, ct);
                 inFlight.Release();
             }
@@ -224,7 +224,7 @@ internal sealed partial class SyncService
     /// <summary>Pending acks in arrival order, bounded by the Welcome's max_batches_in_flight.</summary>
     private sealed class InFlightAcks(int limit)
     {
-        private readonly Channel<Task<Ack>> _pending = Channel.CreateUnbounded<Task<Ack>>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        private readonly Channel<Task<BatchOutcome>> _pending = Channel.CreateUnbounded<Task<BatchOutcome>>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         private int _count;
 
         public void Reserve(ulong batchSeq)
@@ -236,12 +236,12 @@ internal sealed partial class SyncService
             }
         }
 
-        public void Add(Task<Ack> ack) => _pending.Writer.TryWrite(ack);
+        public void Add(Task<BatchOutcome> ack) => _pending.Writer.TryWrite(ack);
 
         public void Release() => Interlocked.Decrement(ref _count);
 
         public void Complete() => _pending.Writer.TryComplete();
 
-        public IAsyncEnumerable<Task<Ack>> ReadAllAsync() => _pending.Reader.ReadAllAsync();
+        public IAsyncEnumerable<Task<BatchOutcome>> ReadAllAsync() => _pending.Reader.ReadAllAsync();
     }
 }

@@ -17,7 +17,7 @@ internal sealed partial class SyncService
             throw new SyncRejectedException(ErrorReason.ProtocolViolation, "UploadRequest.batch is required.");
         }
 
-        var ack = await await pipeline.AdmitAsync(userId, request.Device!, request.Batch, context.CancellationToken);
-        return new UploadResponse { Ack = ack };
+        var outcome = await await pipeline.AdmitAsync(userId, request.Device!, request.Batch, context.CancellationToken);
+        return new UploadResponse { Ack = AckWire.ToAck(outcome) };
     }
 }

@@ -4,7 +4,7 @@ using SQLitePCL;
 namespace HealthGrpc.Storage.Sqlite;
 
 /// <summary>
-/// A persistent prepared statement driven directly through SQLitePCL (bind by index, step, reset) for the per-row hot
+/// A persistent prepared statement driven directly through SQLitePCL (named parameters resolved once to their indexes, bound by index per row, step, reset) for the per-row hot
 /// paths: it skips ADO.NET's per-execution parameter-name lookup, boxing and data-reader setup, which cost about as
 /// much as SQLite's own work per row. Owned by the writer thread; finalized before its connection closes.
 /// </summary>
@@ -18,6 +18,13 @@ internal sealed class RawStatement : IDisposable
         _db = connection.Handle ?? throw new InvalidOperationException("The connection is not open.");
         var rc = raw.sqlite3_prepare_v3(_db, sql, raw.SQLITE_PREPARE_PERSISTENT, out _stmt);
         Check(rc);
+    }
+
+    /// <summary>The index of the named parameter (<c>$name</c> in the SQL); resolve it once, then bind by it per row.</summary>
+    public int Parameter(string name)
+    {
+        var index = raw.sqlite3_bind_parameter_index(_stmt, name);
+        return index > 0 ? index : throw new ArgumentException($"The statement has no parameter {name}.", nameof(name));
     }
 
     public void Int64(int index, long value) => raw.sqlite3_bind_int64(_stmt, index, value);

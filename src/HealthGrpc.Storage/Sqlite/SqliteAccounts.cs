@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.Data.Sqlite;
+using static HealthGrpc.Storage.Sqlite.SqliteCommands;
 
 namespace HealthGrpc.Storage.Sqlite;
 
@@ -228,17 +229,5 @@ internal sealed class SqliteAccounts(string path, TimeSpan busyTimeout)
         var connection = new SqliteConnection(connectionString);
         connection.Open();
         return connection;
-    }
-
-    private static SqliteCommand Command(SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters)
-    {
-        var command = connection.CreateCommand();
-        command.CommandText = sql;
-        foreach (var (name, value) in parameters)
-        {
-            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
-        }
-
-        return command;
     }
 }

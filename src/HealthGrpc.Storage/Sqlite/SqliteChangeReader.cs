@@ -11,6 +11,7 @@ namespace HealthGrpc.Storage.Sqlite;
 /// </summary>
 internal static class SqliteChangeReader
 {
+    private const string BySequence = "WHERE user_ref = $u AND seq > $a ORDER BY seq LIMIT $n";
 
     public static ChangePage Read(
         SqliteConnection connection,
@@ -60,73 +61,22 @@ internal static class SqliteChangeReader
         var rows = new List<(long Seq, ChangeKind Kind, Guid? Uuid, long DeviceRef, object? Item)>();
         var lookup = new SqliteLookups(connection, sourceCache, unitCache);
 
-        ReadTable(connection, """
-            SELECT seq, uuid, type, vendor_type, start_ms, end_ms, zone, quantity, category, unit_ref, source_ref,
-                   device_ref, sync_id, sync_version, metadata
-            FROM samples WHERE user_ref = $u AND seq > $a ORDER BY seq LIMIT $n
-            """, userRef, afterSequence, take, r =>
+        ReadTable(connection, $"SELECT {StoredItemRows.SampleColumns}, seq FROM samples {BySequence}", userRef, afterSequence, take, r =>
         {
-            var uuid = UuidBytes.Read((byte[])r.GetValue(1));
-            var sample = new SampleRecord(
-                uuid,
-                r.GetInt32(2),
-                r.IsDBNull(3) ? null : r.GetString(3),
-                r.GetInt64(4),
-                r.GetInt64(5),
-                r.IsDBNull(6) ? null : r.GetInt32(6),
-                r.IsDBNull(7) ? null : r.GetDouble(7),
-                r.IsDBNull(8) ? null : r.GetInt32(8),
-                lookup.Unit(r.GetInt64(9)),
-                lookup.Source(r.GetInt64(10)),
-                r.IsDBNull(12) ? null : r.GetString(12),
-                r.IsDBNull(13) ? 0 : unchecked((ulong)r.GetInt64(13)),
-                MetadataCodec.Decode(r.IsDBNull(14) ? null : r.GetString(14)));
-            rows.Add((r.GetInt64(0), ChangeKind.Sample, uuid, r.GetInt64(11), sample));
+            var sample = StoredItemRows.Sample(r, lookup, out var deviceRef);
+            rows.Add((r.GetInt64(StoredItemRows.SampleColumnCount), ChangeKind.Sample, sample.Uuid, deviceRef, sample));
         });
 
-        ReadTable(connection, """
-            SELECT seq, uuid, type, vendor_type, unit_ref, source_ref, device_ref, start_ms, end_ms, zone, point_count, payload
-            FROM series WHERE user_ref = $u AND seq > $a ORDER BY seq LIMIT $n
-            """, userRef, afterSequence, take, r =>
+        ReadTable(connection, $"SELECT {StoredItemRows.SeriesColumns}, seq FROM series {BySequence}", userRef, afterSequence, take, r =>
         {
-            var uuid = UuidBytes.Read((byte[])r.GetValue(1));
-            var series = new SeriesRecord(
-                uuid,
-                r.GetInt32(2),
-                r.IsDBNull(3) ? null : r.GetString(3),
-                lookup.Unit(r.GetInt64(4)),
-                lookup.Source(r.GetInt64(5)),
-                r.GetInt64(7),
-                r.GetInt64(8),
-                r.IsDBNull(9) ? null : r.GetInt32(9),
-                r.GetInt32(10),
-                (byte[])r.GetValue(11));
-            rows.Add((r.GetInt64(0), ChangeKind.Series, uuid, r.GetInt64(6), series));
+            var series = StoredItemRows.Series(r, lookup, out var deviceRef);
+            rows.Add((r.GetInt64(StoredItemRows.SeriesColumnCount), ChangeKind.Series, series.Uuid, deviceRef, series));
         });
 
-        ReadTable(connection, """
-            SELECT seq, uuid, chunk_index, chunk_count, type, vendor_type, unit_ref, source_ref, device_ref, start_ms, zone,
-                   frequency_hz, lead, first_sample_index, point_count, payload
-            FROM waveforms WHERE user_ref = $u AND seq > $a ORDER BY seq LIMIT $n
-            """, userRef, afterSequence, take, r =>
+        ReadTable(connection, $"SELECT {StoredItemRows.WaveformColumns}, seq FROM waveforms {BySequence}", userRef, afterSequence, take, r =>
         {
-            var uuid = UuidBytes.Read((byte[])r.GetValue(1));
-            var waveform = new WaveformRecord(
-                uuid,
-                unchecked((uint)r.GetInt64(2)),
-                unchecked((uint)r.GetInt64(3)),
-                r.GetInt32(4),
-                r.IsDBNull(5) ? null : r.GetString(5),
-                lookup.Unit(r.GetInt64(6)),
-                lookup.Source(r.GetInt64(7)),
-                r.GetInt64(9),
-                r.IsDBNull(10) ? null : r.GetInt32(10),
-                r.GetDouble(11),
-                r.GetInt32(12),
-                unchecked((ulong)r.GetInt64(13)),
-                r.GetInt32(14),
-                (byte[])r.GetValue(15));
-            rows.Add((r.GetInt64(0), ChangeKind.Waveform, uuid, r.GetInt64(8), waveform));
+            var waveform = StoredItemRows.Waveform(r, lookup, out var deviceRef);
+            rows.Add((r.GetInt64(StoredItemRows.WaveformColumnCount), ChangeKind.Waveform, waveform.Uuid, deviceRef, waveform));
         });
 
         ReadTable(connection, """
@@ -173,16 +123,7 @@ internal static class SqliteChangeReader
             return new ChangePage([], false);
         }
 
-        var devices = new Dictionary<long, string>();
-        using (var command = Command(connection, "SELECT id, device_id FROM devices WHERE user_ref = $u", ("$u", userRef)))
-        using (var reader = command.ExecuteReader())
-        {
-            while (reader.Read())
-            {
-                devices[reader.GetInt64(0)] = reader.GetString(1);
-            }
-        }
-
+        var devices = StoredItemRows.Devices(connection, userRef);
         var changes = new List<ChangeRecord>(rows.Count);
         using (var command = Command(
             connection,

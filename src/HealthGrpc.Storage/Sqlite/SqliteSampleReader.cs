@@ -74,7 +74,7 @@ internal static class SqliteSampleReader
             rows.RemoveRange(query.Limit, rows.Count - query.Limit);
         }
 
-        var devices = ReadDevices(connection, userRef);
+        var devices = StoredItemRows.Devices(connection, userRef);
         var items = new List<SampleReadItem>(rows.Count);
         foreach (var row in rows)
         {
@@ -161,8 +161,7 @@ internal static class SqliteSampleReader
     private static void ReadDiscrete(SqliteConnection connection, Filter filter, int type, SqliteLookups lookup, List<Row> rows)
     {
         var sql = $"""
-            SELECT uuid, start_ms, end_ms, zone, quantity, category, unit_ref, source_ref, device_ref, sync_id, sync_version,
-                   metadata, vendor_type
+            SELECT {StoredItemRows.SampleColumns}
             FROM samples
             WHERE user_ref = $u AND type = $type AND start_ms >= $lo{filter.Conditions(SampleItemKind.Sample, "start_ms", "end_ms")}
             ORDER BY start_ms, uuid LIMIT $n
@@ -171,23 +170,8 @@ internal static class SqliteSampleReader
         using var r = command.ExecuteReader();
         while (r.Read())
         {
-            var bytes = (byte[])r.GetValue(0);
-            var uuid = UuidBytes.Read(bytes);
-            var sample = new SampleRecord(
-                uuid,
-                type,
-                r.IsDBNull(12) ? null : r.GetString(12),
-                r.GetInt64(1),
-                r.GetInt64(2),
-                r.IsDBNull(3) ? null : r.GetInt32(3),
-                r.IsDBNull(4) ? null : r.GetDouble(4),
-                r.IsDBNull(5) ? null : r.GetInt32(5),
-                lookup.Unit(r.GetInt64(6)),
-                lookup.Source(r.GetInt64(7)),
-                r.IsDBNull(9) ? null : r.GetString(9),
-                r.IsDBNull(10) ? 0 : unchecked((ulong)r.GetInt64(10)),
-                MetadataCodec.Decode(r.IsDBNull(11) ? null : r.GetString(11)));
-            rows.Add(new Row(new SampleReadPosition(sample.StartUnixMs, SampleItemKind.Sample, uuid, 0), bytes, r.GetInt64(8), sample));
+            var sample = StoredItemRows.Sample(r, lookup, out var deviceRef);
+            rows.Add(new Row(new SampleReadPosition(sample.StartUnixMs, SampleItemKind.Sample, sample.Uuid, 0), (byte[])r.GetValue(0), deviceRef, sample));
         }
     }
 
@@ -195,7 +179,7 @@ internal static class SqliteSampleReader
     private static void ReadSeries(SqliteConnection connection, Filter filter, SqliteLookups lookup, List<Row> rows)
     {
         var sql = $"""
-            SELECT uuid, type, vendor_type, unit_ref, source_ref, device_ref, start_ms, end_ms, zone, point_count, payload
+            SELECT {StoredItemRows.SeriesColumns}
             FROM series
             WHERE user_ref = $u AND type IN ({TypeList(filter)}){filter.Conditions(SampleItemKind.Series, "start_ms", "end_ms")}
             ORDER BY start_ms, uuid LIMIT $n
@@ -204,20 +188,8 @@ internal static class SqliteSampleReader
         using var r = command.ExecuteReader();
         while (r.Read())
         {
-            var bytes = (byte[])r.GetValue(0);
-            var uuid = UuidBytes.Read(bytes);
-            var series = new SeriesRecord(
-                uuid,
-                r.GetInt32(1),
-                r.IsDBNull(2) ? null : r.GetString(2),
-                lookup.Unit(r.GetInt64(3)),
-                lookup.Source(r.GetInt64(4)),
-                r.GetInt64(6),
-                r.GetInt64(7),
-                r.IsDBNull(8) ? null : r.GetInt32(8),
-                r.GetInt32(9),
-                (byte[])r.GetValue(10));
-            rows.Add(new Row(new SampleReadPosition(series.StartUnixMs, SampleItemKind.Series, uuid, 0), bytes, r.GetInt64(5), series));
+            var series = StoredItemRows.Series(r, lookup, out var deviceRef);
+            rows.Add(new Row(new SampleReadPosition(series.StartUnixMs, SampleItemKind.Series, series.Uuid, 0), (byte[])r.GetValue(0), deviceRef, series));
         }
     }
 
@@ -226,8 +198,7 @@ internal static class SqliteSampleReader
         // start_ms is the recording's start (shared by its chunks, which so sort together); a chunk covers
         // [start + first_sample_index / frequency, start + (first_sample_index + points) / frequency).
         var sql = $"""
-            SELECT uuid, chunk_index, chunk_count, type, vendor_type, unit_ref, source_ref, device_ref, start_ms, zone,
-                   frequency_hz, lead, first_sample_index, point_count, payload
+            SELECT {StoredItemRows.WaveformColumns}
             FROM waveforms
             WHERE user_ref = $u AND type IN ({TypeList(filter)})
                   {filter.Conditions(SampleItemKind.Waveform, ChunkBegin, ChunkEnd)}
@@ -237,25 +208,9 @@ internal static class SqliteSampleReader
         using var r = command.ExecuteReader();
         while (r.Read())
         {
-            var bytes = (byte[])r.GetValue(0);
-            var uuid = UuidBytes.Read(bytes);
-            var waveform = new WaveformRecord(
-                uuid,
-                unchecked((uint)r.GetInt64(1)),
-                unchecked((uint)r.GetInt64(2)),
-                r.GetInt32(3),
-                r.IsDBNull(4) ? null : r.GetString(4),
-                lookup.Unit(r.GetInt64(5)),
-                lookup.Source(r.GetInt64(6)),
-                r.GetInt64(8),
-                r.IsDBNull(9) ? null : r.GetInt32(9),
-                r.GetDouble(10),
-                r.GetInt32(11),
-                unchecked((ulong)r.GetInt64(12)),
-                r.GetInt32(13),
-                (byte[])r.GetValue(14));
-            var position = new SampleReadPosition(waveform.StartUnixMs, SampleItemKind.Waveform, uuid, waveform.ChunkIndex);
-            rows.Add(new Row(position, bytes, r.GetInt64(7), waveform));
+            var waveform = StoredItemRows.Waveform(r, lookup, out var deviceRef);
+            var position = new SampleReadPosition(waveform.StartUnixMs, SampleItemKind.Waveform, waveform.Uuid, waveform.ChunkIndex);
+            rows.Add(new Row(position, (byte[])r.GetValue(0), deviceRef, waveform));
         }
     }
 
@@ -267,19 +222,6 @@ internal static class SqliteSampleReader
 
     private static IEnumerable<(string Name, object Value)> TypeParameters(Filter filter) =>
         filter.TypeNames.Zip(filter.TypeValues, static (name, value) => (name, (object)value));
-
-    private static Dictionary<long, string> ReadDevices(SqliteConnection connection, long userRef)
-    {
-        var devices = new Dictionary<long, string>();
-        using var command = Command(connection, "SELECT id, device_id FROM devices WHERE user_ref = $u", ("$u", userRef));
-        using var reader = command.ExecuteReader();
-        while (reader.Read())
-        {
-            devices[reader.GetInt64(0)] = reader.GetString(1);
-        }
-
-        return devices;
-    }
 
     /// <summary><see cref="SampleReadPosition"/> order, with uuids compared as SQLite compares the stored BLOBs.</summary>
     private static int Compare(Row a, Row b)

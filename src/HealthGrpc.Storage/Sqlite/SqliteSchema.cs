@@ -230,6 +230,8 @@ public static class SqliteSchema
             """),
         // Keep last (Migrate stops at the first version above the target): token expiry/revocation, disabled users.
         new(10, "accounts", SqliteAccounts.MigrationSql),
+        // Retention: users.change_floor (the change feed's floor), retention_horizons (purged-before time per type).
+        new(12, "retention", SqliteRetention.MigrationSql),
     ];
 
     /// <summary>The samples table of migration 4 under <paramref name="name"/> (also used by the layout benchmark).</summary>

@@ -1,6 +1,6 @@
 using Microsoft.Data.Sqlite;
 
-namespace HealthGrpc.Storage.Sqlite;
+namespace HealthGrpc.Storage.Sqlite.Writing;
 
 /// <summary>
 /// Keeps the 15-minute rollups of quantity samples inside the writer's transaction. Stored samples are summed in
@@ -20,9 +20,9 @@ internal sealed class RollupWriter
     private (int Type, long SourceRef, long BucketStart) _lastKey;
     private Bucket? _last;
 
-    public RollupWriter(Func<string, (string Name, SqliteType Type)[], SqliteCommand> prepare)
+    public RollupWriter(WriterStatements statements)
     {
-        _upsert = prepare(
+        _upsert = statements.Prepare(
             """
             INSERT INTO rollups (user_ref, type, bucket_ms, source_ref, sum, count, min, max, first, first_ms, last, last_ms)
             VALUES ($user, $type, $bucket, $source, $sum, $count, $min, $max, $first, $firstMs, $last, $lastMs)
@@ -46,10 +46,10 @@ internal sealed class RollupWriter
         [
             ("$user", SqliteType.Integer), ("$type", SqliteType.Integer), ("$bucket", SqliteType.Integer), ("$source", SqliteType.Integer),
         ];
-        _deleteBucket = prepare(
+        _deleteBucket = statements.Prepare(
             "DELETE FROM rollups WHERE user_ref = $user AND type = $type AND bucket_ms = $bucket AND source_ref = $source",
             bucketKey);
-        _recomputeBucket = prepare(
+        _recomputeBucket = statements.Prepare(
             $"""
             WITH bucket AS (
                 SELECT start_ms, seq, quantity FROM samples
