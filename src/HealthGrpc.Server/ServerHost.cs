@@ -2,6 +2,7 @@ using HealthGrpc.Server.Auth;
 using HealthGrpc.Server.ChangeFeed;
 using HealthGrpc.Server.Health;
 using HealthGrpc.Server.Ingest;
+using HealthGrpc.Server.Observability;
 using HealthGrpc.Server.Services;
 using HealthGrpc.Storage;
 using HealthGrpc.Storage.Sqlite;
@@ -17,7 +18,7 @@ namespace HealthGrpc.Server;
 /// <c>Server:AllowPlaintextOnNetwork</c> (h2c on a non-loopback address), <c>Server:Reflection</c>,
 /// <c>Storage:Path</c> (default data/healthgrpc.db), <c>Storage:*</c> store tuning (see <see cref="SqliteStoreOptions"/>),
 /// <c>Ingest:*</c> limits (see <see cref="IngestLimits"/>), <c>ChangeFeed:*</c> paging and subscription settings (see
-/// <see cref="ChangeFeedOptions"/>).
+/// <see cref="ChangeFeedOptions"/>), <c>Management:Url</c> and <c>Telemetry:*</c> (see <see cref="Telemetry"/>).
 /// </summary>
 public static class ServerHost
 {
@@ -58,9 +59,12 @@ public static class ServerHost
         builder.Services.AddGrpc(grpc =>
         {
             grpc.MaxReceiveMessageSize = limits.MaxMessageBytes;
+            grpc.Interceptors.Add<CallMetricsInterceptor>(); // outermost: sees the status ErrorMappingInterceptor chose
             grpc.Interceptors.Add<ErrorMappingInterceptor>();
         });
         builder.Services.AddGrpcHealthChecks().AddCheck<StoreHealthCheck>("store");
+        // Management:Url (the /metrics, /healthz, /readyz endpoint) and Telemetry:* traces (see Telemetry).
+        builder.AddServerTelemetry();
         var reflection = builder.Configuration.GetValue("Server:Reflection", defaultValue: true);
         if (reflection)
         {

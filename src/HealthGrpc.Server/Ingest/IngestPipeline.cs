@@ -1,6 +1,8 @@
+using System.Diagnostics;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using HealthGrpc.Contracts.V1;
+using HealthGrpc.Server.Observability;
 using HealthGrpc.Storage;
 
 namespace HealthGrpc.Server.Ingest;
@@ -8,8 +10,9 @@ namespace HealthGrpc.Server.Ingest;
 /// <summary>
 /// One batch from wire to durable ack: enforce limits, validate and normalize, commit (group-committed by the store),
 /// and answer with the ack stored with the batch. Knows nothing of gRPC: refusals are <see cref="SyncRejectedException"/>.
+/// Outcomes are counted in <see cref="ServerMetrics"/> when one is given (the load harness's baseline runs without).
 /// </summary>
-internal sealed class IngestPipeline(IHealthStore store, IngestLimits limits, IngestBudget budget, TimeProvider clock)
+internal sealed class IngestPipeline(IHealthStore store, IngestLimits limits, IngestBudget budget, TimeProvider clock, ServerMetrics? metrics = null)
 {
     private readonly BatchValidator _validator = new(limits, clock);
 
@@ -160,15 +163,20 @@ internal sealed class IngestPipeline(IHealthStore store, IngestLimits limits, In
     // Not cancellable: once validated, a batch either commits or fails as a whole.
     private async Task<Ack> CommitAsync(IngestBatch ingest, DeviceIdentity device)
     {
+        var started = Stopwatch.GetTimestamp();
         var outcome = await store.CommitAsync(ingest, CancellationToken.None);
+        metrics?.Committed(Stopwatch.GetElapsedTime(started));
         switch (outcome)
         {
             case CommitOutcome.Committed committed:
-                return Ack.Parser.ParseFrom(committed.AckBytes);
+                var ack = Ack.Parser.ParseFrom(committed.AckBytes);
+                metrics?.Acked(ack, replay: false);
+                return ack;
             case CommitOutcome.Duplicate duplicate:
                 var original = duplicate.OriginalAckBytes.Length > 0 ? Ack.Parser.ParseFrom(duplicate.OriginalAckBytes) : new Ack { BatchSeq = ingest.BatchSeq };
                 original.Outcome = AckOutcome.Duplicate;
                 original.HighWaterMark = duplicate.HighWaterMark;
+                metrics?.Acked(original, replay: true);
                 return original;
             case CommitOutcome.SequenceGap gap:
                 throw new SyncRejectedException(ErrorReason.SequenceGap,
