@@ -15,7 +15,8 @@ namespace HealthGrpc.Server;
 /// pass <c>--urls http://127.0.0.1:0</c> and their own <c>--Storage:Path</c>), so tests exercise the real host.
 /// Configuration (appsettings.json next to the binary, HEALTHGRPC_* environment variables, command line):
 /// <c>Urls</c> (default http://127.0.0.1:5000, h2c), <c>Kestrel:Endpoints</c> for TLS and other addresses,
-/// <c>Server:AllowPlaintextOnNetwork</c> (h2c on a non-loopback address), <c>Server:Reflection</c>,
+/// <c>Server:AllowPlaintextOnNetwork</c> (h2c on a non-loopback address), <c>Server:Reflection</c>, <c>Server:GrpcWeb</c>
+/// (every service also as gRPC-Web over HTTP/1.1, for browsers and HTTP/1.1-only gateways; default false),
 /// <c>Storage:Path</c> (default data/healthgrpc.db), <c>Storage:*</c> store tuning (see <see cref="SqliteStoreOptions"/>),
 /// <c>Ingest:*</c> limits (see <see cref="IngestLimits"/>), <c>ChangeFeed:*</c> paging and subscription settings (see
 /// <see cref="ChangeFeedOptions"/>), <c>Management:Url</c> and <c>Telemetry:*</c> (see <see cref="Telemetry"/>).
@@ -31,6 +32,9 @@ public static class ServerHost
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddEnvironmentVariables("HEALTHGRPC_");
         builder.WebHost.ConfigureKestrel(KestrelDefaults.Apply);
+        // gRPC-Web needs an endpoint that speaks HTTP/1.1: a plain one of its own (Kestrel:Endpoints:NAME:Protocols Http1,
+        // since h2c cannot share a plain port with HTTP/1.1) or TLS with Http1AndHttp2 (ALPN picks per connection).
+        var grpcWeb = builder.Configuration.GetValue("Server:GrpcWeb", defaultValue: false);
         PlaintextBindingGuard.Check(builder.Configuration);
 
         var limits = builder.Configuration.GetSection("Ingest").Get<IngestLimits>() ?? new IngestLimits();
@@ -76,6 +80,12 @@ public static class ServerHost
 
         configure?.Invoke(builder);
         var app = builder.Build();
+        if (grpcWeb)
+        {
+            // Before the guard, which then reads the framed (and for grpc-web-text, decoded) message like any other.
+            app.UseGrpcWeb(new GrpcWebOptions { DefaultEnabled = true });
+        }
+
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseMiddleware<UnaryRequestGuard>();
