@@ -3,6 +3,7 @@ using HealthGrpc.Server.ChangeFeed;
 using HealthGrpc.Server.Health;
 using HealthGrpc.Server.Ingest;
 using HealthGrpc.Server.Observability;
+using HealthGrpc.Server.Quotas;
 using HealthGrpc.Server.Services;
 using HealthGrpc.Storage;
 using HealthGrpc.Storage.Sqlite;
@@ -19,7 +20,8 @@ namespace HealthGrpc.Server;
 /// (every service also as gRPC-Web over HTTP/1.1, for browsers and HTTP/1.1-only gateways; default false),
 /// <c>Storage:Path</c> (default data/healthgrpc.db), <c>Storage:*</c> store tuning (see <see cref="SqliteStoreOptions"/>),
 /// <c>Ingest:*</c> limits (see <see cref="IngestLimits"/>), <c>ChangeFeed:*</c> paging and subscription settings (see
-/// <see cref="ChangeFeedOptions"/>), <c>Management:Url</c> and <c>Telemetry:*</c> (see <see cref="Telemetry"/>).
+/// <see cref="ChangeFeedOptions"/>), <c>Management:Url</c> and <c>Telemetry:*</c> (see <see cref="Telemetry"/>),
+/// <c>Quotas:*</c> per-user defaults (see <see cref="QuotaOptions"/>).
 /// </summary>
 public static class ServerHost
 {
@@ -50,6 +52,13 @@ public static class ServerHost
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<IngestBudget>();
         builder.Services.AddSingleton<IngestPipeline>();
+        // Quotas:* per-user defaults (see QuotaOptions), enforced on a store that keeps overrides and usage.
+        builder.Services.AddSingleton(builder.Configuration.GetSection("Quotas").Get<QuotaOptions>() ?? new QuotaOptions());
+        if (store is IQuotaStore quotaStore)
+        {
+            builder.Services.AddSingleton(quotaStore);
+            builder.Services.AddSingleton<QuotaGate>();
+        }
         builder.Services.AddSingleton<TokenAuthenticator>();
         // ChangeFeed:* page sizes, heartbeat interval and the slow-subscriber bounds (see ChangeFeedOptions).
         builder.Services.AddSingleton(builder.Configuration.GetSection("ChangeFeed").Get<ChangeFeedOptions>() ?? new ChangeFeedOptions());

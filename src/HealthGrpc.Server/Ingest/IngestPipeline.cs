@@ -3,6 +3,7 @@ using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using HealthGrpc.Contracts.V1;
 using HealthGrpc.Server.Observability;
+using HealthGrpc.Server.Quotas;
 using HealthGrpc.Storage;
 
 namespace HealthGrpc.Server.Ingest;
@@ -10,9 +11,11 @@ namespace HealthGrpc.Server.Ingest;
 /// <summary>
 /// One batch from wire to durable ack: enforce limits, validate and normalize, commit (group-committed by the store),
 /// and answer with the ack stored with the batch. Knows nothing of gRPC: refusals are <see cref="SyncRejectedException"/>.
-/// Outcomes are counted in <see cref="ServerMetrics"/> when one is given (the load harness's baseline runs without).
+/// Outcomes are counted in <see cref="ServerMetrics"/> when one is given (the load harness's baseline runs without);
+/// per-user quotas are checked by <see cref="QuotaGate"/> when the store keeps them.
 /// </summary>
-internal sealed class IngestPipeline(IHealthStore store, IngestLimits limits, IngestBudget budget, TimeProvider clock, ServerMetrics? metrics = null)
+internal sealed class IngestPipeline(
+    IHealthStore store, IngestLimits limits, IngestBudget budget, TimeProvider clock, ServerMetrics? metrics = null, QuotaGate? quotas = null)
 {
     private readonly BatchValidator _validator = new(limits, clock);
 
@@ -89,6 +92,19 @@ internal sealed class IngestPipeline(IHealthStore store, IngestLimits limits, In
             budget.Release(reserved);
             throw new SyncRejectedException(ErrorReason.BatchTooLarge,
                 $"batch {batch.BatchSeq} has {samples} samples; the limit is {limits.MaxSamplesPerBatch}. Split it.");
+        }
+
+        if (quotas is not null)
+        {
+            try
+            {
+                await quotas.CheckAsync(userId, device.DeviceId, device.Epoch, batch, ct);
+            }
+            catch
+            {
+                budget.Release(reserved);
+                throw;
+            }
         }
 
         var granted = await TakeShareAsync(batchBytes, reserved, ct);

@@ -102,8 +102,8 @@ internal sealed class ServerMetrics
     }
 
     /// <summary>A Sync or Upload call refused as a whole.</summary>
-    public void Refused(SyncRejectedException refusal) =>
-        _refusals.Add(1, new KeyValuePair<string, object?>("healthgrpc.reason", ProtoName(refusal.Reason)));
+    public void Refused(ErrorReason reason) =>
+        _refusals.Add(1, new KeyValuePair<string, object?>("healthgrpc.reason", ProtoName(reason)));
 
     public void Committed(TimeSpan duration) => _commitDuration.Record(duration.TotalSeconds);
 

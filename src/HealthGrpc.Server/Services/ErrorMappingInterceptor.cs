@@ -2,6 +2,8 @@ using Grpc.Core;
 using Grpc.Core.Interceptors;
 using HealthGrpc.Server.Ingest;
 using HealthGrpc.Server.Observability;
+using HealthGrpc.Server.Quotas;
+using HealthGrpc.Contracts.V1;
 
 namespace HealthGrpc.Server.Services;
 
@@ -71,7 +73,11 @@ internal sealed class ErrorMappingInterceptor(ILogger<ErrorMappingInterceptor> l
         {
             if (error is SyncRejectedException refusal)
             {
-                metrics.Refused(refusal);
+                metrics.Refused(refusal.Reason);
+            }
+            else if (error is QuotaExceededException)
+            {
+                metrics.Refused(ErrorReason.QuotaExceeded);
             }
 
             if (mapped.StatusCode == StatusCode.Unavailable)

@@ -10,7 +10,7 @@ namespace HealthGrpc.Storage.Sqlite;
 /// dedicated commit thread that group-commits every queued batch (of all devices and users) in one transaction (a batch
 /// whose own logic fails is dropped and the rest re-executed); reads use pooled read-only connections. See README.md.
 /// </summary>
-public sealed partial class SqliteHealthStore : IHealthStore, IWriterObservations
+public sealed partial class SqliteHealthStore : IHealthStore, IWriterObservations, IQuotaStore
 {
     private readonly string _path;
     private readonly SqliteStoreOptions _options;
@@ -24,6 +24,7 @@ public sealed partial class SqliteHealthStore : IHealthStore, IWriterObservation
     // Users whose feeds the current group moved; touched by the commit thread only, published once the group committed.
     private readonly HashSet<string> _committedUsers = new(StringComparer.Ordinal);
     private readonly SqliteAccounts _accounts;
+    private readonly SqliteUsage _usage;
     private SqliteWriter? _writer;
     private int _disposed;
 
@@ -38,6 +39,7 @@ public sealed partial class SqliteHealthStore : IHealthStore, IWriterObservation
         _readConnectionString = SqliteSchema.ReaderConnectionString(path, options.BusyTimeout);
         _reads = new SqliteReadRunner(OpenReader, Environment.ProcessorCount);
         _accounts = new SqliteAccounts(path, options.BusyTimeout);
+        _usage = new SqliteUsage(path, options.BusyTimeout);
         _queue = Channel.CreateBounded<WorkItem>(new BoundedChannelOptions(Math.Max(1, options.GroupCommit.QueueCapacity))
         {
             SingleReader = true,
@@ -357,6 +359,15 @@ public sealed partial class SqliteHealthStore : IHealthStore, IWriterObservation
     public Task<Credential?> FindCredentialAsync(ReadOnlyMemory<byte> tokenHash, CancellationToken ct) => _accounts.FindCredentialAsync(tokenHash, ct);
 
     public Task<long> GetAuthGenerationAsync(CancellationToken ct) => _accounts.GetAuthGenerationAsync(ct);
+
+    // ---- quotas (SqliteUsage) ------------------------------------------------------------------------------------
+
+    public Task<QuotaOverride?> GetQuotaOverrideAsync(string userId, CancellationToken ct) => _usage.GetQuotaOverrideAsync(userId, ct);
+
+    public Task<bool> SetQuotaOverrideAsync(string userId, QuotaOverride quota, CancellationToken ct) => _usage.SetQuotaOverrideAsync(userId, quota, ct);
+
+    public Task<QuotaUsage> GetUsageAsync(string userId, long sinceUnixMs, bool withStoredBytes, CancellationToken ct) =>
+        _usage.GetUsageAsync(userId, sinceUnixMs, withStoredBytes, ct);
 
     public Task<DeviceState> GetDeviceStateAsync(string userId, string deviceId, ulong epoch, CancellationToken ct)
     {
