@@ -2,6 +2,8 @@ using HealthGrpc.Server.Auth;
 using HealthGrpc.Server.ChangeFeed;
 using HealthGrpc.Server.Health;
 using HealthGrpc.Server.Ingest;
+using HealthGrpc.Server.Observability;
+using HealthGrpc.Server.Quotas;
 using HealthGrpc.Server.Retention;
 using HealthGrpc.Server.Services;
 using HealthGrpc.Storage;
@@ -15,11 +17,13 @@ namespace HealthGrpc.Server;
 /// pass <c>--urls http://127.0.0.1:0</c> and their own <c>--Storage:Path</c>), so tests exercise the real host.
 /// Configuration (appsettings.json next to the binary, HEALTHGRPC_* environment variables, command line):
 /// <c>Urls</c> (default http://127.0.0.1:5000, h2c), <c>Kestrel:Endpoints</c> for TLS and other addresses,
-/// <c>Server:AllowPlaintextOnNetwork</c> (h2c on a non-loopback address), <c>Server:Reflection</c>,
+/// <c>Server:AllowPlaintextOnNetwork</c> (h2c on a non-loopback address), <c>Server:Reflection</c>, <c>Server:GrpcWeb</c>
+/// (every service also as gRPC-Web over HTTP/1.1, for browsers and HTTP/1.1-only gateways; default false),
 /// <c>Storage:Provider</c> (sqlite, or a provider the host adds: <see cref="StoreProviders"/>), <c>Storage:Path</c> (SQLite,
 /// default data/healthgrpc.db), <c>Storage:ConnectionString</c> (PostgreSQL), <c>Storage:*</c> store tuning (see <see cref="SqliteStoreOptions"/>),
 /// <c>Ingest:*</c> limits (see <see cref="IngestLimits"/>), <c>ChangeFeed:*</c> paging and subscription settings (see
-/// <see cref="ChangeFeedOptions"/>).
+/// <see cref="ChangeFeedOptions"/>), <c>Management:Url</c> and <c>Telemetry:*</c> (see <see cref="Telemetry"/>),
+/// <c>Quotas:*</c> per-user defaults (see <see cref="QuotaOptions"/>).
 /// </summary>
 public static class ServerHost
 {
@@ -34,6 +38,9 @@ public static class ServerHost
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddEnvironmentVariables("HEALTHGRPC_");
         builder.WebHost.ConfigureKestrel(KestrelDefaults.Apply);
+        // gRPC-Web needs an endpoint that speaks HTTP/1.1: a plain one of its own (Kestrel:Endpoints:NAME:Protocols Http1,
+        // since h2c cannot share a plain port with HTTP/1.1) or TLS with Http1AndHttp2 (ALPN picks per connection).
+        var grpcWeb = builder.Configuration.GetValue("Server:GrpcWeb", defaultValue: false);
         PlaintextBindingGuard.Check(builder.Configuration);
 
         var limits = builder.Configuration.GetSection("Ingest").Get<IngestLimits>() ?? new IngestLimits();
@@ -49,6 +56,13 @@ public static class ServerHost
         builder.Services.AddSingleton<IngestBudget>();
         builder.Services.AddSingleton<StoredAckEncoder>(AckWire.Encode);
         builder.Services.AddSingleton<IngestPipeline>();
+        // Quotas:* per-user defaults (see QuotaOptions), enforced on a store that keeps overrides and usage.
+        builder.Services.AddSingleton(builder.Configuration.GetSection("Quotas").Get<QuotaOptions>() ?? new QuotaOptions());
+        if (store is IQuotaStore quotaStore)
+        {
+            builder.Services.AddSingleton(quotaStore);
+            builder.Services.AddSingleton<QuotaGate>();
+        }
         builder.Services.AddSingleton<TokenAuthenticator>();
         // ChangeFeed:* page sizes, heartbeat interval and the slow-subscriber bounds (see ChangeFeedOptions).
         builder.Services.AddSingleton(builder.Configuration.GetSection("ChangeFeed").Get<ChangeFeedOptions>() ?? new ChangeFeedOptions());
@@ -70,9 +84,12 @@ public static class ServerHost
         builder.Services.AddGrpc(grpc =>
         {
             grpc.MaxReceiveMessageSize = limits.MaxMessageBytes;
+            grpc.Interceptors.Add<CallMetricsInterceptor>(); // outermost: sees the status ErrorMappingInterceptor chose
             grpc.Interceptors.Add<ErrorMappingInterceptor>();
         });
         builder.Services.AddGrpcHealthChecks().AddCheck<StoreHealthCheck>("store");
+        // Management:Url (the /metrics, /healthz, /readyz endpoint) and Telemetry:* traces (see Telemetry).
+        builder.AddServerTelemetry();
         var reflection = builder.Configuration.GetValue("Server:Reflection", defaultValue: true);
         if (reflection)
         {
@@ -84,6 +101,12 @@ public static class ServerHost
 
         configure?.Invoke(builder);
         var app = builder.Build();
+        if (grpcWeb)
+        {
+            // Before the guard, which then reads the framed (and for grpc-web-text, decoded) message like any other.
+            app.UseGrpcWeb(new GrpcWebOptions { DefaultEnabled = true });
+        }
+
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseMiddleware<UnaryRequestGuard>();

@@ -4,14 +4,15 @@ using Spectre.Console;
 
 namespace HealthGrpc.Cli.Accounts;
 
-/// <summary>`healthgrpc user create|list|disable` on the store.</summary>
+/// <summary>`healthgrpc user create|list|disable|quota` on the store.</summary>
 internal static class UserCommands
 {
-    public static Command Build() => new("user", "Create, list and disable users")
+    public static Command Build() => new("user", "Create, list and disable users; show and set their quotas")
     {
         Create(),
         List(),
         Disable(),
+        UserQuotaCommand.Build(),
     };
 
     private static Command Create()
@@ -19,13 +20,25 @@ internal static class UserCommands
         var userId = new Argument<string>("user-id") { Description = "The user to create (idempotent)" };
         var issueToken = new Option<bool>("--issue-token") { Description = "Also issue a bearer token and print only it on stdout (for scripts)" };
         var expiresIn = TokenCommands.ExpiresInOption();
-        var command = new Command("create", "Create a user (idempotent); with --issue-token also print a new bearer token") { userId, issueToken, expiresIn };
+        var quotas = new UserQuotaOptions();
+        var command = new Command("create", "Create a user (idempotent); with --issue-token also print a new bearer token; quota options set its own limits") { userId, issueToken, expiresIn };
+        foreach (var option in quotas.All)
+        {
+            command.Options.Add(option);
+        }
+
         command.SetAction(async (parse, ct) =>
         {
             var id = parse.GetValue(userId)!;
             await using var session = await StoreSession.OpenAsync(parse, create: true, ct);
             var store = session.Store;
             await store.CreateUserAsync(id, ct);
+            if (quotas.AnyGiven(parse))
+            {
+                var current = await store.GetQuotaOverrideAsync(id, ct) ?? new Storage.QuotaOverride(null, null, null);
+                await store.SetQuotaOverrideAsync(id, quotas.Apply(parse, current), ct);
+            }
+
             if (parse.GetValue(issueToken))
             {
                 return await TokenCommands.IssueAsync(session, id, parse.GetValue(expiresIn), ct);

@@ -1,4 +1,7 @@
+using System.Diagnostics;
 using HealthGrpc.Contracts.V1;
+using HealthGrpc.Server.Observability;
+using HealthGrpc.Server.Quotas;
 using HealthGrpc.Storage;
 
 namespace HealthGrpc.Server.Ingest;
@@ -7,8 +10,12 @@ namespace HealthGrpc.Server.Ingest;
 /// One batch from wire to durable result: enforce limits, validate and normalize, commit (group-committed by the store),
 /// and return what happened as a <see cref="BatchOutcome"/> (the service builds the Ack). Knows nothing of gRPC:
 /// refusals are <see cref="SyncRejectedException"/>; the stored ack's bytes come from <paramref name="encodeAck"/>.
+/// Outcomes are counted in <see cref="ServerMetrics"/> when one is given (the load harness's baseline runs without);
+/// per-user quotas are checked by <see cref="QuotaGate"/> when the store keeps them.
 /// </summary>
-internal sealed class IngestPipeline(IHealthStore store, IngestLimits limits, IngestBudget budget, TimeProvider clock, StoredAckEncoder encodeAck)
+internal sealed class IngestPipeline(
+    IHealthStore store, IngestLimits limits, IngestBudget budget, TimeProvider clock, StoredAckEncoder encodeAck,
+    ServerMetrics? metrics = null, QuotaGate? quotas = null)
 {
     private readonly BatchValidator _validator = new(limits, clock);
 
@@ -74,6 +81,19 @@ internal sealed class IngestPipeline(IHealthStore store, IngestLimits limits, In
             budget.Release(reserved);
             throw new SyncRejectedException(ErrorReason.BatchTooLarge,
                 $"batch {batch.BatchSeq} has {samples} samples; the limit is {limits.MaxSamplesPerBatch}. Split it.");
+        }
+
+        if (quotas is not null)
+        {
+            try
+            {
+                await quotas.CheckAsync(userId, device.DeviceId, device.Epoch, batch, ct);
+            }
+            catch
+            {
+                budget.Release(reserved);
+                throw;
+            }
         }
 
         var granted = await TakeShareAsync(batchBytes, reserved, ct);
@@ -148,8 +168,10 @@ internal sealed class IngestPipeline(IHealthStore store, IngestLimits limits, In
     // Not cancellable: once validated, a batch either commits or fails as a whole.
     private async Task<BatchOutcome> CommitAsync(IngestBatch ingest, DeviceIdentity device, List<ItemRejection> rejections)
     {
+        var started = Stopwatch.GetTimestamp();
         var outcome = await store.CommitAsync(ingest, CancellationToken.None);
-        return outcome switch
+        metrics?.Committed(Stopwatch.GetElapsedTime(started));
+        BatchOutcome result = outcome switch
         {
             CommitOutcome.Committed committed => new BatchOutcome.Committed(committed.Result, rejections),
             CommitOutcome.Duplicate duplicate => new BatchOutcome.Duplicate(ingest.BatchSeq, duplicate.OriginalAckBytes, duplicate.HighWaterMark),
@@ -159,6 +181,8 @@ internal sealed class IngestPipeline(IHealthStore store, IngestLimits limits, In
             CommitOutcome.EpochFenced fenced => throw Fenced(device, fenced.CurrentEpoch, fenced.HighWaterMark),
             _ => throw new InvalidOperationException($"Unknown commit outcome {outcome.GetType().Name}."),
         };
+        metrics?.Counted(result);
+        return result;
     }
 
     private static SyncRejectedException Fenced(DeviceIdentity device, ulong currentEpoch, ulong highWaterMark) =>

@@ -1,5 +1,9 @@
 using Grpc.Core;
 using Grpc.Core.Interceptors;
+using HealthGrpc.Server.Ingest;
+using HealthGrpc.Server.Observability;
+using HealthGrpc.Server.Quotas;
+using HealthGrpc.Contracts.V1;
 
 namespace HealthGrpc.Server.Services;
 
@@ -8,7 +12,7 @@ namespace HealthGrpc.Server.Services;
 /// a caller that went away (its call token cancelled, whatever the exception) is logged at debug (it is not a server fault), a storage failure is logged once with its
 /// cause, and anything unexpected is logged with its stack and answered INTERNAL; no call ends UNKNOWN.
 /// </summary>
-internal sealed class ErrorMappingInterceptor(ILogger<ErrorMappingInterceptor> logger) : Interceptor
+internal sealed class ErrorMappingInterceptor(ILogger<ErrorMappingInterceptor> logger, ServerMetrics metrics) : Interceptor
 {
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
@@ -67,6 +71,15 @@ internal sealed class ErrorMappingInterceptor(ILogger<ErrorMappingInterceptor> l
     {
         if (StatusMapper.Map(error) is { } mapped)
         {
+            if (error is SyncRejectedException refusal)
+            {
+                metrics.Refused(refusal.Reason);
+            }
+            else if (error is QuotaExceededException)
+            {
+                metrics.Refused(ErrorReason.QuotaExceeded);
+            }
+
             if (mapped.StatusCode == StatusCode.Unavailable)
             {
                 logger.LogError(error.InnerException ?? error, "{Method}: storage unavailable: {Message}", context.Method, error.Message);

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 
@@ -35,6 +36,12 @@ internal sealed class SqliteCommitLoop
 
     /// <summary>Completes when the loop ended: after a drain (<see cref="StopAsync"/>), or faulted when the writer died.</summary>
     public Task Done => _done.Task;
+
+    /// <summary>Work items queued and not yet taken into a group (<see cref="IWriterObservations.QueuedWrites"/>).</summary>
+    public int Queued => _queue.Reader.Count;
+
+    /// <summary>Raised on the commit thread after each group transaction ended (<see cref="IWriterObservations.GroupCommitted"/>).</summary>
+    public event Action<GroupCommitObservation>? GroupCommitted;
 
     public async Task<T> EnqueueAsync<T>(WorkItem<T> item, CancellationToken ct)
     {
@@ -77,7 +84,7 @@ internal sealed class SqliteCommitLoop
                 Collect(reader, group);
                 if (group.Count > 0)
                 {
-                    ExecuteGroup(group);
+                    ExecuteObserved(group);
                     group.Clear();
                 }
             }
@@ -157,6 +164,23 @@ internal sealed class SqliteCommitLoop
     /// re-executed from scratch (results are recomputed, nothing was published yet). Storage-level failures
     /// (I/O, disk full, corruption, locking) and a failing COMMIT fail every item of the group: none is acked.
     /// </summary>
+    /// <summary>Runs one group transaction and reports its size and duration.</summary>
+    private void ExecuteObserved(List<WorkItem> group)
+    {
+        var started = Stopwatch.GetTimestamp();
+        ExecuteGroup(group);
+        if (GroupCommitted is { } observers)
+        {
+            var rows = 0;
+            foreach (var item in group)
+            {
+                rows += item.Rows;
+            }
+
+            observers(new GroupCommitObservation(group.Count, rows, Stopwatch.GetElapsedTime(started)));
+        }
+    }
+
     private void ExecuteGroup(List<WorkItem> group)
     {
         var commitTime = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());

@@ -10,7 +10,7 @@ namespace HealthGrpc.Storage.Sqlite;
 /// one transaction; reads run off the caller's thread on pooled read-only connections (<see cref="SqliteReadRunner"/>).
 /// See README.md.
 /// </summary>
-public sealed class SqliteHealthStore : IHealthStore, IRetentionStore
+public sealed partial class SqliteHealthStore : IHealthStore, IRetentionStore, IWriterObservations, IQuotaStore
 {
     private readonly string _path;
     private readonly SqliteStoreOptions _options;
@@ -22,6 +22,7 @@ public sealed class SqliteHealthStore : IHealthStore, IRetentionStore
     // Users whose feeds the current group moved; touched by the commit thread only, published once the group committed.
     private readonly HashSet<string> _committedUsers = new(StringComparer.Ordinal);
     private readonly SqliteAccounts _accounts;
+    private readonly SqliteUsage _usage;
     private int _disposed;
 
     /// <summary>The options the store was opened with (diagnostics; operators set them from configuration).</summary>
@@ -34,6 +35,7 @@ public sealed class SqliteHealthStore : IHealthStore, IRetentionStore
         _readConnectionString = SqliteSchema.ReaderConnectionString(path, options.BusyTimeout);
         _reads = new SqliteReadRunner(OpenReader, Environment.ProcessorCount);
         _accounts = new SqliteAccounts(path, options.BusyTimeout);
+        _usage = new SqliteUsage(path, options.BusyTimeout);
         _commits = new SqliteCommitLoop(path, options, writer, PublishCommitted);
     }
 
@@ -181,6 +183,15 @@ public sealed class SqliteHealthStore : IHealthStore, IRetentionStore
     public Task<Credential?> FindCredentialAsync(ReadOnlyMemory<byte> tokenHash, CancellationToken ct) => _accounts.FindCredentialAsync(tokenHash, ct);
 
     public Task<long> GetAuthGenerationAsync(CancellationToken ct) => _accounts.GetAuthGenerationAsync(ct);
+
+    // ---- quotas (SqliteUsage) ------------------------------------------------------------------------------------
+
+    public Task<QuotaOverride?> GetQuotaOverrideAsync(string userId, CancellationToken ct) => _usage.GetQuotaOverrideAsync(userId, ct);
+
+    public Task<bool> SetQuotaOverrideAsync(string userId, QuotaOverride quota, CancellationToken ct) => _usage.SetQuotaOverrideAsync(userId, quota, ct);
+
+    public Task<QuotaUsage> GetUsageAsync(string userId, long sinceUnixMs, bool withStoredBytes, CancellationToken ct) =>
+        _usage.GetUsageAsync(userId, sinceUnixMs, withStoredBytes, ct);
 
     // ---- device state, change feed, range reads, rollups (SqliteReadRunner: off the caller's thread) -------------
 

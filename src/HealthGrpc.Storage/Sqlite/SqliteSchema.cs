@@ -228,10 +228,12 @@ public static class SqliteSchema
             )
             GROUP BY user_ref, type, bucket_ms, source_ref;
             """),
-        // Keep last (Migrate stops at the first version above the target): token expiry/revocation, disabled users.
+        // Versions strictly increasing (Migrate stops at the first version above the target). Token expiry/revocation, disabled users.
         new(10, "accounts", SqliteAccounts.MigrationSql),
         // Retention: users.change_floor (the change feed's floor), retention_horizons (purged-before time per type).
         new(12, "retention", SqliteRetention.MigrationSql),
+        // Quotas: user_quotas (a user's own limits over the server's Quotas:* defaults).
+        new(13, "quotas", SqliteUsage.MigrationSql),
     ];
 
     /// <summary>The samples table of migration 4 under <paramref name="name"/> (also used by the layout benchmark).</summary>
