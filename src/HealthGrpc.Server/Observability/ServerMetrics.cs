@@ -80,7 +80,7 @@ internal sealed class ServerMetrics
         }
     }
 
-    /// <summary>A committed batch's ack (<paramref name="replay"/>: a duplicate batch_seq answered with its stored ack).</summary>
+    /// <summary>What the pipeline did with a batch: committed (its items by outcome and rejection reason) or a replayed duplicate batch_seq.</summary>
     public void Counted(BatchOutcome outcome)
     {
         if (outcome is not BatchOutcome.Committed committed)
