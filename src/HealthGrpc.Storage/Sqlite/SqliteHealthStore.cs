@@ -10,7 +10,7 @@ namespace HealthGrpc.Storage.Sqlite;
 /// dedicated commit thread that group-commits every queued batch (of all devices and users) in one transaction (a batch
 /// whose own logic fails is dropped and the rest re-executed); reads use pooled read-only connections. See README.md.
 /// </summary>
-public sealed class SqliteHealthStore : IHealthStore
+public sealed partial class SqliteHealthStore : IHealthStore
 {
     private readonly string _path;
     private readonly SqliteStoreOptions _options;

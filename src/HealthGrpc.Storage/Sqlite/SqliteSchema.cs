@@ -230,6 +230,7 @@ public static class SqliteSchema
             """),
         // Keep last (Migrate stops at the first version above the target): token expiry/revocation, disabled users.
         new(10, "accounts", SqliteAccounts.MigrationSql),
+        new(11, "sharing", SqliteGrants.MigrationSql),
     ];
 
     /// <summary>The samples table of migration 4 under <paramref name="name"/> (also used by the layout benchmark).</summary>
