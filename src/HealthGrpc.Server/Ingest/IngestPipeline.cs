@@ -153,7 +153,7 @@ internal sealed class IngestPipeline(IHealthStore store, IngestLimits limits, In
             atomicReject ? [] : validated.Deletions,
             atomicReject ? [] : validated.Records,
             rejections.Count,
-            result => AckFor(result, rejections).ToByteArray());
+            result => AckFor(userId, result, rejections).ToByteArray());
         return CommitAsync(ingest, device);
     }
 
@@ -187,7 +187,7 @@ internal sealed class IngestPipeline(IHealthStore store, IngestLimits limits, In
             highWaterMark,
             currentEpoch);
 
-    private static Ack AckFor(CommitResult result, List<Rejection> rejections)
+    private static Ack AckFor(string userId, CommitResult result, List<Rejection> rejections)
     {
         var ack = new Ack
         {
@@ -200,7 +200,7 @@ internal sealed class IngestPipeline(IHealthStore store, IngestLimits limits, In
             Rejected = (uint)result.Rejected,
             HighWaterMark = result.HighWaterMark,
             CommitTime = Timestamp.FromDateTimeOffset(result.CommitTime),
-            ChangeToken = ChangeToken.Format(result.ChangeSequence),
+            ChangeToken = ChangeToken.Format(userId, result.ChangeSequence),
         };
         ack.Rejections.AddRange(rejections);
         foreach (var anchor in result.CommittedAnchors)

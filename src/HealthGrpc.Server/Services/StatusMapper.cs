@@ -6,6 +6,7 @@ using HealthGrpc.Server.ChangeFeed;
 using HealthGrpc.Server.Auth;
 using HealthGrpc.Server.Ingest;
 using HealthGrpc.Server.Query;
+using HealthGrpc.Server.Sharing;
 using HealthGrpc.Storage;
 
 namespace HealthGrpc.Server.Services;
@@ -22,8 +23,7 @@ internal static class StatusMapper
     {
         SyncRejectedException rejected => WithDetail(CodeFor(rejected.Reason), rejected.Message,
             new ErrorDetail { Reason = rejected.Reason, HighWaterMark = rejected.HighWaterMark, CurrentEpoch = rejected.CurrentEpoch }),
-        QueryRejectedException { Reason: ErrorReason.NoGrant } denied => WithDetail(StatusCode.PermissionDenied, denied.Message,
-            new ErrorDetail { Reason = ErrorReason.NoGrant }),
+        GrantDeniedException denied => WithDetail(StatusCode.PermissionDenied, denied.Message, new ErrorDetail { Reason = ErrorReason.NoGrant }),
         // The standard field violation names the argument for any language's status-details helper.
         QueryRejectedException invalid => new Google.Rpc.Status
         {

@@ -90,12 +90,11 @@ internal sealed class SqliteGrants(string path, TimeSpan busyTimeout)
         return ReadAsync(connection => Single(connection, GrantSelect + " WHERE g.share_code_hash = $h", ("$h", hash)), ct);
     }
 
-    /// <summary>A disabled owner's grants stop working with their tokens (disabling advances the auth generation too).</summary>
     public Task<IReadOnlyList<GrantRecord>> FindActiveGrantsAsync(string ownerUserId, string granteeUserId, DateTimeOffset now, CancellationToken ct) =>
         ReadAsync<IReadOnlyList<GrantRecord>>(connection => Many(
             connection,
             GrantSelect + """
-                 WHERE o.user_id = $owner AND e.user_id = $grantee AND o.disabled_ms IS NULL
+                 WHERE o.user_id = $owner AND e.user_id = $grantee
                    AND g.revoked_ms IS NULL AND g.expires_ms > $now
                  ORDER BY g.id
                 """,
