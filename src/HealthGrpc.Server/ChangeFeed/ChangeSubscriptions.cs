@@ -63,9 +63,10 @@ internal sealed class ChangeSubscriptions(IHealthStore store, ChangeFeedHub hub,
         ChangePage page;
         do
         {
-            // Checked before a slice is read and written: nothing read after a revocation reaches the stream.
-            await access.CheckStillGrantedAsync(feed.Reader, ct).ConfigureAwait(false);
             page = await store.ReadChangesAsync(feed.OwnerUserId, position, readSize, ct).ConfigureAwait(false);
+            // Checked after the slice is read, before it is written: a change committed after a revocation is read
+            // after it, so the check sees the revocation and nothing of the slice reaches the stream.
+            await access.CheckStillGrantedAsync(feed.Reader, ct).ConfigureAwait(false);
             subscriber.CountRead(page.Changes.Count);
             foreach (var change in page.Changes)
             {

@@ -12,7 +12,7 @@ internal static class GrantIssuer
     {
         var code = terms.IsShareCode ? ShareCodes.Issue() : null;
         var grant = new NewGrant(
-            ShareCodes.NewGrantId(), ownerUserId, terms.GranteeUserId, code is null ? null : ShareCodes.Hash(code),
+            ShareCodes.NewGrantId(), ownerUserId, terms.GranteeUserId, code is null ? (ReadOnlyMemory<byte>?)null : ShareCodes.Hash(code),
             terms.Types, terms.DataStart, terms.DataEnd, terms.ExpiresAt, now);
         var outcome = await store.CreateGrantAsync(grant, ct).ConfigureAwait(false);
         if (outcome != GrantCreation.Created)

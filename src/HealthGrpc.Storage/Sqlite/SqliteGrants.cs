@@ -58,7 +58,17 @@ internal sealed class SqliteGrants(string path, TimeSpan busyTimeout)
     private readonly string _readConnectionString = SqliteSchema.ReaderConnectionString(path, busyTimeout);
     private readonly SqliteShortWrite _write = new(SqliteSchema.WriterConnectionString(path, busyTimeout));
 
-    public Task<GrantCreation> CreateGrantAsync(NewGrant grant, CancellationToken ct) => _write.RunAsync(connection =>
+    public Task<GrantCreation> CreateGrantAsync(NewGrant grant, CancellationToken ct)
+    {
+        if ((grant.GranteeUserId is null) == (grant.ShareCodeHash is not { Length: > 0 }))
+        {
+            throw new ArgumentException("A grant has either a grantee user or a share-code hash.", nameof(grant));
+        }
+
+        return _write.RunAsync(connection => Insert(connection, grant), ct);
+    }
+
+    private static GrantCreation Insert(SqliteConnection connection, NewGrant grant)
     {
         using var insert = Command(
             connection,
@@ -79,7 +89,7 @@ internal sealed class SqliteGrants(string path, TimeSpan busyTimeout)
 
         using var owner = Command(connection, "SELECT COUNT(*) FROM users WHERE user_id = $u", ("$u", grant.OwnerUserId));
         return Convert.ToInt64(owner.ExecuteScalar(), CultureInfo.InvariantCulture) == 0 ? GrantCreation.UnknownOwner : GrantCreation.UnknownGrantee;
-    }, ct);
+    }
 
     public Task<GrantRecord?> FindGrantAsync(string grantId, CancellationToken ct) =>
         ReadAsync(connection => Single(connection, GrantSelect + " WHERE g.grant_id = $id", ("$id", grantId)), ct);
