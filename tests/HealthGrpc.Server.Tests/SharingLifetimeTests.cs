@@ -1,5 +1,6 @@
 using Grpc.Core;
 using HealthGrpc.Contracts.V1;
+using HealthGrpc.Storage;
 using HealthGrpc.Storage.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using static HealthGrpc.Server.Tests.SharingApi;
@@ -10,9 +11,10 @@ namespace HealthGrpc.Server.Tests;
 public sealed class SharingLifetimeTests
 {
     [Fact]
-    public async Task Revoking_a_grant_ends_an_open_Subscribe_with_permission_denied_and_delivers_nothing_after()
+    public async Task Revoking_a_grant_through_SharingService_ends_an_open_Subscribe_at_once_with_permission_denied()
     {
-        await using var server = await TestServer.StartAsync();
+        // Neither the grant check interval nor a heartbeat comes round during the test: only the revocation wakes the stream.
+        await using var server = await TestServer.StartAsync(null, "--ChangeFeed:GrantCheckInterval", "00:10:00", "--ChangeFeed:HeartbeatInterval", "00:10:00");
         var (alice, bob) = (await server.CreateUserAsync("alice"), await server.CreateUserAsync("bob"));
         var data = await UploadOwnerDataAsync(server, alice);
         var grant = (await GrantAsync(server, alice, HeartRateOnDay2("bob"))).Grant;
@@ -20,38 +22,46 @@ public sealed class SharingLifetimeTests
         Assert.Equal(data.HeartRateDay2.Select(s => s.Uuid), SampleUuids(await CatchUpAsync(subscription)));
 
         var revoked = await server.Sharing().RevokeGrantAsync(new RevokeGrantRequest { GrantId = grant.GrantId }, SyncApi.As(alice)).Bounded();
-        var afterRevocation = Sample(DataType.HeartRate, Day2 + 3_600_000);
-        await QueryApi.UploadAsync(server, alice, [afterRevocation], device: "owner-watch", firstSeq: 2);
         var (error, delivered) = await ReadUntilFailureAsync(subscription);
 
         Assert.NotNull(revoked.Grant.RevokeTime);
         Assert.Equal(StatusCode.PermissionDenied, error.StatusCode);
         Assert.Equal(ErrorReason.NoGrant, SyncApi.Detail(error).Reason);
         Assert.Contains("revoked", error.Status.Detail, StringComparison.Ordinal);
-        Assert.DoesNotContain(afterRevocation.Uuid, SampleUuids(delivered));
+        Assert.Empty(delivered);
         await DeniedAsync(() => server.Query().ReadSamplesAsync(TwoDays("alice"), SyncApi.As(bob)).ResponseAsync);
     }
 
     [Fact]
-    public async Task A_revocation_written_by_another_process_ends_an_open_Subscribe_within_the_check_interval()
+    public async Task A_revocation_written_by_another_process_ends_an_idle_Subscribe_within_the_check_interval()
     {
-        await using var server = await TestServer.StartAsync(null, "--ChangeFeed:GrantCheckInterval", "00:00:00.2");
-        var (alice, bob) = (await server.CreateUserAsync("alice"), await server.CreateUserAsync("bob"));
-        await UploadOwnerDataAsync(server, alice);
-        var grant = (await GrantAsync(server, alice, HeartRateOnDay2("bob"))).Grant;
-        using var subscription = Subscribe(server, bob, "alice");
-        await CatchUpAsync(subscription);
+        // No heartbeat comes round during the test: only the grant check ends the idle stream.
+        await using var server = await TestServer.StartAsync(null, "--ChangeFeed:GrantCheckInterval", "00:00:00.2", "--ChangeFeed:HeartbeatInterval", "00:10:00");
+        var setup = await SubscribeThroughGrantAsync(server);
+        using var subscription = setup.Subscription;
 
-        // A second store on the same file, as `healthgrpc grant revoke` opens: this server hears nothing of it.
-        await using (var other = await SqliteHealthStore.OpenAsync(server.DatabasePath).Bounded())
-        {
-            await other.RevokeGrantAsync(grant.GrantId, null, DateTimeOffset.UtcNow, CancellationToken.None).Bounded();
-        }
-
+        await RevokeFromAnotherStoreAsync(server, setup.GrantId);
         var (error, _) = await ReadUntilFailureAsync(subscription);
 
         Assert.Equal(StatusCode.PermissionDenied, error.StatusCode);
         Assert.Contains("revoked", error.Status.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_change_committed_after_a_revocation_by_another_process_never_reaches_the_stream()
+    {
+        await using var server = await TestServer.StartAsync(null, "--ChangeFeed:GrantCheckInterval", "00:10:00", "--ChangeFeed:HeartbeatInterval", "00:10:00");
+        var setup = await SubscribeThroughGrantAsync(server);
+        using var subscription = setup.Subscription;
+
+        await RevokeFromAnotherStoreAsync(server, setup.GrantId);
+        // Its commit wakes the stream, which reads it, finds the grant revoked and ends without writing it.
+        var afterRevocation = Sample(DataType.HeartRate, Day2 + 3_600_000);
+        await QueryApi.UploadAsync(server, setup.AliceToken, [afterRevocation], device: "owner-watch", firstSeq: 2);
+        var (error, delivered) = await ReadUntilFailureAsync(subscription);
+
+        Assert.Equal(StatusCode.PermissionDenied, error.StatusCode);
+        Assert.DoesNotContain(afterRevocation.Uuid, SampleUuids(delivered));
     }
 
     [Fact]
@@ -78,5 +88,23 @@ public sealed class SharingLifetimeTests
         Assert.Equal("no active grant lets you read owner_user_id's data.", later);
         Assert.Equal(StatusCode.Unauthenticated, withCode.StatusCode);
         Assert.Contains("expired", withCode.Status.Detail, StringComparison.Ordinal);
+    }
+
+    /// <summary>alice shares heart rate of day 2 with bob, who subscribes to her feed and reads it up to caught_up.</summary>
+    private static async Task<(AsyncServerStreamingCall<SubscribeResponse> Subscription, string GrantId, string AliceToken)> SubscribeThroughGrantAsync(TestServer server)
+    {
+        var (alice, bob) = (await server.CreateUserAsync("alice"), await server.CreateUserAsync("bob"));
+        await UploadOwnerDataAsync(server, alice);
+        var grant = (await GrantAsync(server, alice, HeartRateOnDay2("bob"))).Grant;
+        var subscription = Subscribe(server, bob, "alice");
+        await CatchUpAsync(subscription);
+        return (subscription, grant.GrantId, alice);
+    }
+
+    /// <summary>Revokes through a second store on the same file, as `healthgrpc grant revoke` does: the server hears nothing of it.</summary>
+    private static async Task RevokeFromAnotherStoreAsync(TestServer server, string grantId)
+    {
+        await using var other = await SqliteHealthStore.OpenAsync(server.DatabasePath).Bounded();
+        Assert.Equal(GrantRevocation.Revoked, await other.RevokeGrantAsync(grantId, null, DateTimeOffset.UtcNow, CancellationToken.None).Bounded());
     }
 }
