@@ -57,7 +57,7 @@ public sealed class ShareCodeTests : ServerTest
             Assert.Equal(StatusCode.PermissionDenied, error.StatusCode);
             Assert.Contains("share code only reads", error.Status.Detail, StringComparison.Ordinal);
         });
-        Assert.Equal(5, await Server.Store.CountSamplesAsync("alice", CancellationToken.None).Bounded()); // the owner's five, nothing from the code
+        Assert.Equal(6, await Server.Store.CountSamplesAsync("alice", CancellationToken.None).Bounded()); // the owner's six, nothing from the code
         Assert.Equal(StatusCode.Unauthenticated, revoked.StatusCode);
         Assert.Contains("revoked", revoked.Status.Detail, StringComparison.Ordinal);
     }

@@ -32,11 +32,16 @@ internal static class SharingApi
     public static async Task<CreateGrantResponse> GrantAsync(TestServer server, string ownerToken, CreateGrantRequest request) =>
         await server.Sharing().CreateGrantAsync(request, SyncApi.As(ownerToken)).Bounded();
 
-    /// <summary>The owner's samples: heart rate at 10:00 and 20:00 on day 1 and 10:00 on day 2, steps at 10:00 on both days.</summary>
+    /// <summary>The owner's samples: heart rate at 10:00, 20:00 and 23:30 (for an hour) on day 1 and 10:00 on day 2, steps at 10:00 on both days.</summary>
     public static async Task<SharedData> UploadOwnerDataAsync(TestServer server, string ownerToken)
     {
         var data = new SharedData(
-            HeartRateDay1: [Sample(DataType.HeartRate, Day1 + (10 * HourMs)), Sample(DataType.HeartRate, Day1 + (20 * HourMs))],
+            // The last one starts before day 2 and lasts into it: a range read of day 2 finds it, the grant must not share it.
+            HeartRateDay1:
+            [
+                Sample(DataType.HeartRate, Day1 + (10 * HourMs)), Sample(DataType.HeartRate, Day1 + (20 * HourMs)),
+                Sample(DataType.HeartRate, Day2 - (HourMs / 2)) with { DurationMs = HourMs },
+            ],
             HeartRateDay2: [Sample(DataType.HeartRate, Day2 + (10 * HourMs))],
             Steps: [Sample(DataType.Steps, Day1 + (10 * HourMs)), Sample(DataType.Steps, Day2 + (10 * HourMs))]);
         await UploadAsync(server, ownerToken, [.. data.HeartRateDay1, .. data.HeartRateDay2, .. data.Steps], device: "owner-watch");
