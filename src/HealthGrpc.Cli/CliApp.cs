@@ -3,6 +3,7 @@ using HealthGrpc.Cli.Accounts;
 using HealthGrpc.Cli.Db;
 using HealthGrpc.Cli.Serve;
 using HealthGrpc.Cli.Shared;
+using HealthGrpc.Cli.Sharing;
 
 namespace HealthGrpc.Cli;
 
@@ -19,6 +20,7 @@ internal static class CliApp
             ServeCommand.Build(),
             UserCommands.Build(),
             TokenCommands.Build(),
+            GrantCommands.Build(),
             DbCommands.Build(),
         };
         return root;

@@ -6,6 +6,7 @@ using HealthGrpc.Server.Observability;
 using HealthGrpc.Server.Quotas;
 using HealthGrpc.Server.Retention;
 using HealthGrpc.Server.Services;
+using HealthGrpc.Server.Sharing;
 using HealthGrpc.Storage;
 using HealthGrpc.Storage.Sqlite;
 using Microsoft.AspNetCore.Authentication;
@@ -51,6 +52,7 @@ public static class ServerHost
 
         // Registered through a factory so the container owns it: disposing the host drains the writer (graceful stop).
         builder.Services.AddSingleton<IHealthStore>(_ => store);
+        builder.Services.AddSingleton<IGrantStore>(store);
         builder.Services.AddSingleton(limits);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<IngestBudget>();
@@ -77,10 +79,11 @@ public static class ServerHost
             builder.Services.AddSingleton<RetentionService>();
             builder.Services.AddHostedService(services => services.GetRequiredService<RetentionService>());
         }
+        builder.Services.AddSingleton<ReadAccessResolver>();
 
         builder.Services.AddAuthentication(BearerTokenAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, BearerTokenAuthenticationHandler>(BearerTokenAuthenticationHandler.SchemeName, null);
-        builder.Services.AddAuthorization();
+        builder.Services.AddAuthorization(AuthPolicies.Configure);
         builder.Services.AddGrpc(grpc =>
         {
             grpc.MaxReceiveMessageSize = limits.MaxMessageBytes;
@@ -113,6 +116,7 @@ public static class ServerHost
         app.MapGrpcService<Services.SyncService>();
         app.MapGrpcService<Services.QueryService>();
         app.MapGrpcService<Services.ChangeFeedService>();
+        app.MapGrpcService<Services.SharingService>();
         app.MapGrpcHealthChecksService();
         if (reflection)
         {

@@ -2,6 +2,7 @@ using System.Reflection;
 using Grpc.Core;
 using HealthGrpc.Contracts.V1;
 using HealthGrpc.Server.ChangeFeed;
+using HealthGrpc.Server.Ingest;
 using HealthGrpc.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -15,7 +16,7 @@ internal static class ChangeFeedApi
 
     /// <summary>Pages through the whole feed after <paramref name="sinceToken"/>; returns every change and the final token.</summary>
     public static async Task<(List<Change> Changes, string Token, int Pages)> ReadAllAsync(
-        TestServer server, string token, uint pageSize, ChangeFilter? filter = null, string sinceToken = "")
+        TestServer server, string token, uint pageSize, ChangeFilter? filter = null, string sinceToken = "", string owner = "")
     {
         var client = Client(server);
         var changes = new List<Change>();
@@ -23,7 +24,7 @@ internal static class ChangeFeedApi
         while (true)
         {
             var page = await client.ChangesAsync(
-                new ChangesRequest { SinceToken = sinceToken, PageSize = pageSize, Filter = filter }, SyncApi.As(token)).Bounded();
+                new ChangesRequest { OwnerUserId = owner, SinceToken = sinceToken, PageSize = pageSize, Filter = filter }, SyncApi.As(token)).Bounded();
             pages++;
             Assert.True(page.Changes.Count <= (pageSize == 0 ? 1000 : (int)pageSize), $"page of {page.Changes.Count} changes");
             changes.AddRange(page.Changes);
@@ -38,7 +39,8 @@ internal static class ChangeFeedApi
         }
     }
 
-    public static string TokenAt(long sequence) => "c1." + sequence;
+    /// <summary>The token the server issues at <paramref name="sequence"/> of <paramref name="owner"/>'s feed (format pinned by ChangeTokenTests).</summary>
+    public static string TokenAt(long sequence, string owner = "alice") => ChangeToken.Format(owner, sequence);
 
     /// <summary>The server's open subscriptions (what each read from the store and wrote).</summary>
     public static IReadOnlyList<FeedSubscriber> Subscribers(TestServer server) => server.Services.GetRequiredService<ChangeFeedHub>().Snapshot();

@@ -172,8 +172,8 @@ public sealed class ChangeFeedChangesTests : ServerTest
         var feed = ChangeFeedApi.Client(server);
 
         var error = await ChangeFeedApi.RefusedAsync(() =>
-            feed.ChangesAsync(new ChangesRequest { SinceToken = ChangeFeedApi.TokenAt(4) }, SyncApi.As(token)).ResponseAsync);
-        var atFloor = await feed.ChangesAsync(new ChangesRequest { SinceToken = ChangeFeedApi.TokenAt(5) }, SyncApi.As(token)).Bounded();
+            feed.ChangesAsync(new ChangesRequest { SinceToken = ChangeFeedApi.TokenAt(4, "carol") }, SyncApi.As(token)).ResponseAsync);
+        var atFloor = await feed.ChangesAsync(new ChangesRequest { SinceToken = ChangeFeedApi.TokenAt(5, "carol") }, SyncApi.As(token)).Bounded();
         var fromStart = await feed.ChangesAsync(new ChangesRequest(), SyncApi.As(token)).Bounded();
 
         Assert.Equal(StatusCode.FailedPrecondition, error.StatusCode);

@@ -29,12 +29,15 @@ internal sealed class BearerTokenAuthenticationHandler(
         }
 
         var authentication = await authenticator.AuthenticateAsync(header, Context.RequestAborted).ConfigureAwait(false);
-        if (authentication.UserId is not { } userId)
+        if (!authentication.Succeeded)
         {
             return AuthenticateResult.Fail(authentication.Failure!);
         }
 
-        var identity = new ClaimsIdentity([new Claim(ClaimTypes.NameIdentifier, userId)], SchemeName);
+        var claim = authentication.UserId is { } userId
+            ? new Claim(ClaimTypes.NameIdentifier, userId)
+            : new Claim(UserClaims.ShareGrantClaim, authentication.ShareGrantId!);
+        var identity = new ClaimsIdentity([claim], SchemeName);
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
     }
 
@@ -47,5 +50,6 @@ internal sealed class BearerTokenAuthenticationHandler(
     }
 
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
-        GrpcTrailersOnly.WriteAsync(Response, Grpc.Core.StatusCode.PermissionDenied, "this token may not call this method.");
+        GrpcTrailersOnly.WriteAsync(Response, Grpc.Core.StatusCode.PermissionDenied,
+            "this credential may not call this method (a share code only reads, through ChangeFeedService and QueryService).");
 }

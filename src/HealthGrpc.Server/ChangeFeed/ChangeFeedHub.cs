@@ -51,6 +51,9 @@ internal sealed class ChangeFeedHub : IDisposable
 
     public void Dispose() => _listening.Dispose();
 
+    /// <summary>Wakes the subscriptions of one user's feed (a grant of it was revoked: they check it at once).</summary>
+    public void Wake(string userId) => OnCommitted([userId]);
+
     private void OnCommitted(IReadOnlyCollection<string> userIds)
     {
         foreach (var userId in userIds)

@@ -47,4 +47,12 @@ public sealed class ChangeFeedOptions
     /// server ends the call and the stream is reset (no status can reach a client that reads nothing).
     /// </summary>
     public TimeSpan SubscribeAbandonTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// How often an idle Subscribe stream that reads another user's data through grants checks that they are still
+    /// active (one one-row read while nothing was revoked). A revocation through this server's SharingService wakes the
+    /// stream at once; one by another process (`healthgrpc grant revoke`) is seen within this interval. Expiry is
+    /// timed exactly.
+    /// </summary>
+    public TimeSpan GrantCheckInterval { get; set; } = TimeSpan.FromSeconds(1);
 }

@@ -44,7 +44,7 @@ internal sealed class ChangePager(IHealthStore store, ChangeFeedOptions options)
             }
         }
 
-        response.NextToken = ChangeToken.Format(position);
+        response.NextToken = ChangeToken.Format(start.UserId, position);
         response.HasMore = hasMore;
         return response;
     }

@@ -1,5 +1,6 @@
 using HealthGrpc.Contracts.V1;
 using HealthGrpc.Server.Ingest;
+using HealthGrpc.Server.Sharing;
 using HealthGrpc.Storage;
 
 namespace HealthGrpc.Server.ChangeFeed;
@@ -8,17 +9,38 @@ namespace HealthGrpc.Server.ChangeFeed;
 /// Which changes a reader wants. No types: everything, records included. Types: the samples, series and waveforms of
 /// those types; records (which have no data type) are left out. Deletions carry only the deleted uuid (the store may
 /// not know its type: a tombstone can arrive before its sample), so a type filter keeps every deletion; a consumer
-/// ignores uuids it does not hold. <c>exclude_deletions</c> drops deletions and replaced-sample deletions.
+/// ignores uuids it does not hold. <c>exclude_deletions</c> drops deletions and replaced-sample deletions. Through a
+/// grant (<see cref="Within"/>), only items the grant's scope covers (type and start time) pass, records never.
 /// </summary>
 internal sealed class FeedFilter
 {
     private readonly HashSet<int>? _types;
     private readonly bool _excludeDeletions;
+    private readonly GrantScope? _scope;
 
-    private FeedFilter(HashSet<int>? types, bool excludeDeletions)
+    private FeedFilter(HashSet<int>? types, bool excludeDeletions, GrantScope? scope = null)
     {
         _types = types;
         _excludeDeletions = excludeDeletions;
+        _scope = scope;
+    }
+
+    /// <summary>The types the reader reads: those of the filter, else (through a grant) the grant's; empty: all.</summary>
+    public IReadOnlyList<int> Types => _types is not null ? _types.Order().ToArray() : _scope?.Types ?? [];
+
+    /// <summary>This filter, restricted to a grant's scope.</summary>
+    /// <exception cref="GrantDeniedException">A type of the filter is not shared.</exception>
+    public FeedFilter Within(GrantScope scope)
+    {
+        foreach (var type in _types ?? [])
+        {
+            if (!scope.CoversType(type))
+            {
+                throw new GrantDeniedException($"no active grant of owner_user_id covers filter type {(DataType)type}.");
+            }
+        }
+
+        return new FeedFilter(_types, _excludeDeletions, scope);
     }
 
     /// <summary>The filter of a request (null: everything).</summary>
@@ -51,9 +73,12 @@ internal sealed class FeedFilter
     public bool Matches(ChangeRecord change) => change.Kind switch
     {
         ChangeKind.Deletion or ChangeKind.SampleReplaced => !_excludeDeletions,
-        ChangeKind.Sample => _types is null || _types.Contains(change.Sample!.Type),
-        ChangeKind.Series => _types is null || _types.Contains(change.Series!.Type),
-        ChangeKind.Waveform => _types is null || _types.Contains(change.Waveform!.Type),
-        _ => _types is null,
+        ChangeKind.Sample => Includes(change.Sample!.Type, change.Sample.StartUnixMs),
+        ChangeKind.Series => Includes(change.Series!.Type, change.Series.StartUnixMs),
+        ChangeKind.Waveform => Includes(change.Waveform!.Type, change.Waveform.StartUnixMs),
+        _ => _types is null && _scope is null,
     };
+
+    private bool Includes(int type, long startUnixMs) =>
+        (_types is null || _types.Contains(type)) && (_scope is null || _scope.Covers(type, startUnixMs));
 }

@@ -8,30 +8,30 @@ namespace HealthGrpc.Server.ChangeFeed;
 internal readonly record struct FeedPosition(string UserId, long AfterSequence);
 
 /// <summary>
-/// Checks a feed request's owner and token against the store: the position to read after, or the refusal (no grant,
-/// a token this server did not issue, one ahead of the feed, one below the retained floor).
+/// Checks a feed request's token against the owner's feed (whose access the caller already has): the position to
+/// read after, or the refusal (a token this server did not issue, one of another user's feed, one ahead of the feed,
+/// one below the retained floor).
 /// </summary>
 internal static class FeedStart
 {
-    public static async Task<FeedPosition> ResolveAsync(IHealthStore store, string callerId, string ownerUserId, string sinceToken, CancellationToken ct)
+    public static async Task<FeedPosition> ResolveAsync(IHealthStore store, string ownerUserId, string sinceToken, CancellationToken ct)
     {
-        // Sharing grants do not exist yet: another user's feed is refused the same way whether that user exists or not.
-        if (ownerUserId.Length > 0 && !string.Equals(ownerUserId, callerId, StringComparison.Ordinal))
-        {
-            throw new SyncRejectedException(ErrorReason.NoGrant, "no active grant lets you read owner_user_id's change feed.");
-        }
-
-        var floor = await store.GetChangeFloorAsync(callerId, ct).ConfigureAwait(false);
+        var floor = await store.GetChangeFloorAsync(ownerUserId, ct).ConfigureAwait(false);
         if (sinceToken.Length == 0)
         {
-            return new FeedPosition(callerId, floor);
+            return new FeedPosition(ownerUserId, floor);
         }
 
-        if (!ChangeToken.TryParse(sinceToken, out var sequence))
+        switch (ChangeToken.TryParse(sinceToken, ownerUserId, out var sequence))
         {
-            throw new SyncRejectedException(
-                ErrorReason.ChangeTokenInvalid,
-                "since_token is not a change token this server issued; pass a token from a previous page, message or ack, or an empty one to read from the start.");
+            case ChangeTokenParse.Malformed:
+                throw new SyncRejectedException(
+                    ErrorReason.ChangeTokenInvalid,
+                    "since_token is not a change token this server issued; pass a token from a previous page, message or ack, or an empty one to read from the start.");
+            case ChangeTokenParse.OtherFeed:
+                throw new SyncRejectedException(
+                    ErrorReason.ChangeTokenInvalid,
+                    "since_token was issued for another user's change feed; pass a token of this feed, or an empty one to read from the start.");
         }
 
         if (sequence < floor)
@@ -41,14 +41,14 @@ internal static class FeedStart
                 $"since_token is older than the retained change feed (it starts after sequence {floor}): re-read the feed from the start with an empty since_token.");
         }
 
-        var current = await store.GetChangeSequenceAsync(callerId, ct).ConfigureAwait(false);
+        var current = await store.GetChangeSequenceAsync(ownerUserId, ct).ConfigureAwait(false);
         if (sequence > current)
         {
             throw new SyncRejectedException(
                 ErrorReason.ChangeTokenInvalid,
-                $"since_token is ahead of your change feed (sequence {sequence}, the feed is at {current}): it was not issued for this user.");
+                $"since_token is ahead of this change feed (sequence {sequence}, the feed is at {current}): it was not issued for this feed.");
         }
 
-        return new FeedPosition(callerId, sequence);
+        return new FeedPosition(ownerUserId, sequence);
     }
 }

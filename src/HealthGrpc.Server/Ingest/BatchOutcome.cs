@@ -9,8 +9,11 @@ internal abstract record BatchOutcome
     {
     }
 
-    /// <summary>Committed durably (or consumed as atomic-rejected): the result and the items the validator rejected.</summary>
-    public sealed record Committed(CommitResult Result, IReadOnlyList<ItemRejection> Rejections) : BatchOutcome;
+    /// <summary>
+    /// Committed durably (or consumed as atomic-rejected) into <see cref="OwnerUserId"/>'s store (its change token is bound
+    /// to that feed): the result and the items the validator rejected.
+    /// </summary>
+    public sealed record Committed(string OwnerUserId, CommitResult Result, IReadOnlyList<ItemRejection> Rejections) : BatchOutcome;
 
     /// <summary>
     /// A replayed batch_seq: nothing applied. <see cref="StoredAck"/> is the ack stored with the original batch (empty
@@ -26,4 +29,4 @@ internal sealed record DeviceWelcome(ulong HighWaterMark, DateTimeOffset ServerT
 /// Encodes the ack the store keeps with a batch (and returns byte-identical to a replay). Supplied by the transport,
 /// which owns the wire format: the pipeline only hands it the result.
 /// </summary>
-internal delegate byte[] StoredAckEncoder(CommitResult result, IReadOnlyList<ItemRejection> rejections);
+internal delegate byte[] StoredAckEncoder(string ownerUserId, CommitResult result, IReadOnlyList<ItemRejection> rejections);

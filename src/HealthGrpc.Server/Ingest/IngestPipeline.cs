@@ -161,19 +161,19 @@ internal sealed class IngestPipeline(
             atomicReject ? [] : validated.Deletions,
             atomicReject ? [] : validated.Records,
             rejections.Count,
-            result => encodeAck(result, rejections));
-        return CommitAsync(ingest, device, rejections);
+            result => encodeAck(userId, result, rejections));
+        return CommitAsync(ingest, device, userId, rejections);
     }
 
     // Not cancellable: once validated, a batch either commits or fails as a whole.
-    private async Task<BatchOutcome> CommitAsync(IngestBatch ingest, DeviceIdentity device, List<ItemRejection> rejections)
+    private async Task<BatchOutcome> CommitAsync(IngestBatch ingest, DeviceIdentity device, string userId, List<ItemRejection> rejections)
     {
         var started = Stopwatch.GetTimestamp();
         var outcome = await store.CommitAsync(ingest, CancellationToken.None);
         metrics?.Committed(Stopwatch.GetElapsedTime(started));
         BatchOutcome result = outcome switch
         {
-            CommitOutcome.Committed committed => new BatchOutcome.Committed(committed.Result, rejections),
+            CommitOutcome.Committed committed => new BatchOutcome.Committed(userId, committed.Result, rejections),
             CommitOutcome.Duplicate duplicate => new BatchOutcome.Duplicate(ingest.BatchSeq, duplicate.OriginalAckBytes, duplicate.HighWaterMark),
             CommitOutcome.SequenceGap gap => throw new SyncRejectedException(ErrorReason.SequenceGap,
                 $"batch_seq {ingest.BatchSeq} skips ahead: the device's high-water mark is {gap.HighWaterMark}; send {gap.HighWaterMark + 1} next.",

@@ -10,11 +10,12 @@ namespace HealthGrpc.Server.Services;
 internal static class AckWire
 {
     /// <summary>The stored form of a committed batch's ack (<see cref="StoredAckEncoder"/>).</summary>
-    public static byte[] Encode(CommitResult result, IReadOnlyList<ItemRejection> rejections) => Committed(result, rejections).ToByteArray();
+    public static byte[] Encode(string ownerUserId, CommitResult result, IReadOnlyList<ItemRejection> rejections) =>
+        Committed(ownerUserId, result, rejections).ToByteArray();
 
     public static Ack ToAck(BatchOutcome outcome) => outcome switch
     {
-        BatchOutcome.Committed committed => Committed(committed.Result, committed.Rejections),
+        BatchOutcome.Committed committed => Committed(committed.OwnerUserId, committed.Result, committed.Rejections),
         BatchOutcome.Duplicate duplicate => Duplicate(duplicate),
         _ => throw new InvalidOperationException($"Unknown batch outcome {outcome.GetType().Name}."),
     };
@@ -48,7 +49,7 @@ internal static class AckWire
         return ack;
     }
 
-    private static Ack Committed(CommitResult result, IReadOnlyList<ItemRejection> rejections)
+    private static Ack Committed(string ownerUserId, CommitResult result, IReadOnlyList<ItemRejection> rejections)
     {
         var ack = new Ack
         {
@@ -61,7 +62,7 @@ internal static class AckWire
             Rejected = (uint)result.Rejected,
             HighWaterMark = result.HighWaterMark,
             CommitTime = Timestamp.FromDateTimeOffset(result.CommitTime),
-            ChangeToken = ChangeToken.Format(result.ChangeSequence),
+            ChangeToken = ChangeToken.Format(ownerUserId, result.ChangeSequence),
         };
         foreach (var rejection in rejections)
         {

@@ -1,22 +1,22 @@
 using Grpc.Core;
 using HealthGrpc.Contracts.V1;
-using HealthGrpc.Server.Auth;
 using HealthGrpc.Server.ChangeFeed;
 
 namespace HealthGrpc.Server.Services;
 
 internal sealed partial class ChangeFeedService
 {
-    /// <summary>The backlog after since_token, caught_up, then live changes until the client goes away or the server stops.</summary>
+    /// <summary>The backlog after since_token, caught_up, then live changes until the client goes away, the server stops or a grant read through ends.</summary>
     public override async Task Subscribe(SubscribeRequest request, IServerStreamWriter<SubscribeResponse> responseStream, ServerCallContext context)
     {
-        var filter = FeedFilter.From(request.Filter);
-        var start = await FeedStart.ResolveAsync(store, context.UserId(), request.OwnerUserId, request.SinceToken, context.CancellationToken);
+        var (access, filter) = await OpenFeedAsync(context, request.OwnerUserId, request.Filter);
+        var start = await FeedStart.ResolveAsync(store, access.OwnerUserId, request.SinceToken, context.CancellationToken);
+        await access.RecordAsync("ChangeFeedService.Subscribe", filter.Types, null, null, context.CancellationToken);
         // A subscription never ends by itself: a graceful stop ends it, or the host would wait for it until its shutdown timeout.
         using var ended = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
         try
         {
-            await subscriptions.RunAsync(start, filter, responseStream.WriteAsync, ended.Token);
+            await subscriptions.RunAsync(start, filter, access, responseStream.WriteAsync, ended.Token);
         }
         catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
         {

@@ -10,10 +10,22 @@ internal sealed partial class QueryService
     /// <summary>Per-bucket statistics in a time zone, from the 15-minute rollups, one source per slot.</summary>
     public override async Task<GetAggregatesResponse> GetAggregates(GetAggregatesRequest request, ServerCallContext context)
     {
-        var query = AggregateRequest.From(request, QueryOwner.Resolve(context.UserId(), request.OwnerUserId));
+        var access = await readers.ResolveAsync(context.Reader(), request.OwnerUserId, context.CancellationToken);
+        var query = AggregateRequest.From(request, access.OwnerUserId);
         var buckets = LocalBuckets.Cover(query.Zone, query.BucketSize, query.FromUnixMs, query.ToUnixMs);
+        if (access.Scope is { } scope)
+        {
+            GrantedReads.Check(scope, [(int)query.Type], buckets[0].StartUnixMs, buckets[^1].EndUnixMs);
+        }
+
+        await access.RecordAsync("QueryService.GetAggregates", [(int)query.Type], query.FromUnixMs, query.ToUnixMs, context.CancellationToken);
         var rollups = await store.ReadRollupsAsync(
             query.OwnerUserId, (int)query.Type, buckets[0].StartUnixMs, buckets[^1].EndUnixMs, context.CancellationToken).ConfigureAwait(false);
+        if (access.Scope is { } shared)
+        {
+            rollups = GrantedReads.SharedRollups(shared, rollups);
+        }
+
         var response = new GetAggregatesResponse { Unit = query.Unit };
         foreach (var result in RollupAggregator.Aggregate(rollups, buckets, query.Priority))
         {

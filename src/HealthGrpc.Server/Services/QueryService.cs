@@ -1,3 +1,5 @@
+using HealthGrpc.Server.Auth;
+using HealthGrpc.Server.Sharing;
 using HealthGrpc.Storage;
 using Microsoft.AspNetCore.Authorization;
 
@@ -6,7 +8,9 @@ namespace HealthGrpc.Server.Services;
 /// <summary>
 /// healthgrpc.v1.QueryService. A thin transport: each RPC lives in its own file (QueryService.*.cs), validates the
 /// request into a domain query (HealthGrpc.Server.Query), runs it on the store and maps the result back; refusals become
-/// statuses in <see cref="StatusMapper"/> (through <see cref="ErrorMappingInterceptor"/>).
+/// statuses in <see cref="StatusMapper"/> (through <see cref="ErrorMappingInterceptor"/>). Whose data it reads is decided
+/// by <see cref="ReadAccessResolver"/> (own data, or another owner's through grants: <see cref="Query.GrantedReads"/>);
+/// users and share codes may call it (<see cref="AuthPolicies.Reader"/>).
 /// </summary>
-[Authorize]
-internal sealed partial class QueryService(IHealthStore store) : Contracts.V1.QueryService.QueryServiceBase;
+[Authorize(Policy = AuthPolicies.Reader)]
+internal sealed partial class QueryService(IHealthStore store, ReadAccessResolver readers) : Contracts.V1.QueryService.QueryServiceBase;

@@ -7,6 +7,7 @@ using HealthGrpc.Server.Auth;
 using HealthGrpc.Server.Ingest;
 using HealthGrpc.Server.Query;
 using HealthGrpc.Server.Quotas;
+using HealthGrpc.Server.Sharing;
 using HealthGrpc.Storage;
 
 namespace HealthGrpc.Server.Services;
@@ -27,8 +28,7 @@ internal static class StatusMapper
         {
             Reason = ErrorReason.QuotaExceeded, Quota = over.Quota, QuotaLimit = (ulong)over.Limit, QuotaUsage = (ulong)over.Usage,
         }),
-        QueryRejectedException { Reason: ErrorReason.NoGrant } denied => WithDetail(StatusCode.PermissionDenied, denied.Message,
-            new ErrorDetail { Reason = ErrorReason.NoGrant }),
+        GrantDeniedException denied => WithDetail(StatusCode.PermissionDenied, denied.Message, new ErrorDetail { Reason = ErrorReason.NoGrant }),
         // The standard field violation names the argument for any language's status-details helper.
         QueryRejectedException invalid => new Google.Rpc.Status
         {

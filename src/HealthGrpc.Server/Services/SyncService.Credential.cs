@@ -13,7 +13,7 @@ internal sealed partial class SyncService
     {
         var authorization = context.GetHttpContext().Request.Headers.Authorization.ToString();
         var authentication = await authenticator.AuthenticateAsync(authorization, context.CancellationToken);
-        if (authentication.UserId is null)
+        if (!authentication.Succeeded)
         {
             throw new CredentialRejectedException($"{authentication.Failure} The stream ends; batches acked before this are stored.");
         }

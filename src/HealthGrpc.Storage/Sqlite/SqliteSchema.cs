@@ -230,6 +230,8 @@ public static class SqliteSchema
             """),
         // Versions strictly increasing (Migrate stops at the first version above the target). Token expiry/revocation, disabled users.
         new(10, "accounts", SqliteAccounts.MigrationSql),
+        // Sharing: grants (to a user or a hashed share code) and grant_access (the owner's audit log).
+        new(11, "sharing", SqliteGrants.MigrationSql),
         // Retention: users.change_floor (the change feed's floor), retention_horizons (purged-before time per type).
         new(12, "retention", SqliteRetention.MigrationSql),
         // Quotas: user_quotas (a user's own limits over the server's Quotas:* defaults).
