@@ -1,6 +1,7 @@
 using System.CommandLine;
 using HealthGrpc.Cli.Accounts;
 using HealthGrpc.Cli.Db;
+using HealthGrpc.Cli.Import;
 using HealthGrpc.Cli.Serve;
 using HealthGrpc.Cli.Shared;
 
@@ -18,6 +19,7 @@ internal static class CliApp
             UserCommands.Build(),
             TokenCommands.Build(),
             DbCommands.Build(),
+            ImportCommand.Build(),
         };
         return root;
     }
