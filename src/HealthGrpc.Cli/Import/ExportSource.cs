@@ -25,6 +25,7 @@ internal sealed class ExportSource : ISampleSource, IDisposable
     /// </summary>
     private const int MaxAnswerBytes = 2 * 1024 * 1024;
 
+    private static readonly DataType[] OrderedTypes = [.. HealthKitTypes.DataTypes];
     private readonly ExportReader _reader;
     private readonly IEnumerator<ExportEntry> _entries;
     private readonly ExportMapper _mapper;
@@ -36,6 +37,8 @@ internal sealed class ExportSource : ISampleSource, IDisposable
     private long _frontier;
     private bool _endOfExport;
     private DataType? _current;
+    private int _lastAskedIndex = int.MaxValue;
+    private bool _answeredThisRound;
 
     /// <param name="reader">The export, not read yet.</param>
     /// <param name="tally">Where every entry's fate is counted.</param>
@@ -55,7 +58,7 @@ internal sealed class ExportSource : ISampleSource, IDisposable
 
     public string Name => "apple-health-export";
 
-    public IReadOnlyCollection<DataType> Types => HealthKitTypes.DataTypes;
+    public IReadOnlyCollection<DataType> Types => OrderedTypes;
 
     /// <summary>
     /// The type of the last answer that carried samples. A collect round has at most one such answer, and the SDK enqueues
@@ -77,10 +80,19 @@ internal sealed class ExportSource : ISampleSource, IDisposable
         }
 
         _askedAnchors[type] = position;
+        // The SDK asks the types of a collect round in the order of Types: asking an earlier one again starts a new round.
+        var index = Array.IndexOf(OrderedTypes, type);
+        if (index <= _lastAskedIndex)
+        {
+            _answeredThisRound = false;
+        }
+
+        _lastAskedIndex = index;
         var buffer = _buffers[type];
         while (buffer.Count > 0 && buffer.Peek().Ordinal < position)
         {
             Drop(buffer.Dequeue());
+            _buffered--;
         }
 
         Fill();
@@ -88,7 +100,7 @@ internal sealed class ExportSource : ISampleSource, IDisposable
         var current = _current is { } turn && _buffers[turn].Count > 0 ? turn : Fullest();
         _current = current;
 
-        if (buffer.Count == 0 || current != type)
+        if (buffer.Count == 0 || current != type || _answeredThisRound)
         {
             // Nothing of this type waits (or another type's turn): at the export's end, the anchor still moves to the end.
             var end = _endOfExport && buffer.Count == 0 && position < _frontier;
@@ -100,6 +112,7 @@ internal sealed class ExportSource : ISampleSource, IDisposable
         _buffered -= taken;
         _tally[HealthKitTypes.NameOf(type)].AddSent(taken);
         LastAnswered = type;
+        _answeredThisRound = true;
         var next = buffer.Count > 0 ? buffer.Peek().Ordinal : _frontier;
         return new SourceChanges(sets, [], Encode(next), HasMore: !_endOfExport || _buffered > 0);
     }

@@ -5,7 +5,7 @@ namespace HealthGrpc.Cli.Shared;
 /// <summary>`--server`, `--token` and `--allow-insecure`: how the client verbs (import, simulate) reach a server.</summary>
 internal static class ServerOptions
 {
-    public static Option<Uri> Server() => new("--server")
+    public static Option<string> Server() => new("--server")
     {
         Description = "The server, e.g. https://health.example.com or http://127.0.0.1:5000 (http:// only to a loopback host unless --allow-insecure)",
         HelpName = "URL",
@@ -24,12 +24,12 @@ internal static class ServerOptions
     };
 
     /// <summary>The server address and the token (the option, else $HEALTHGRPC_TOKEN); null values after an error was printed.</summary>
-    public static (Uri? Server, string? Token) Resolve(ParseResult parse, Option<Uri> server, Option<string> token)
+    public static (Uri? Server, string? Token) Resolve(ParseResult parse, Option<string> server, Option<string> token)
     {
-        var address = parse.GetValue(server)!;
-        if (!address.IsAbsoluteUri || (address.Scheme != Uri.UriSchemeHttp && address.Scheme != Uri.UriSchemeHttps))
+        var text = parse.GetValue(server)!;
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var address) || (address.Scheme != Uri.UriSchemeHttp && address.Scheme != Uri.UriSchemeHttps))
         {
-            Terminal.Fail($"--server {address}: expected an absolute http:// or https:// URL.");
+            Terminal.Fail($"--server {text}: expected an absolute http:// or https:// URL.");
             return (null, null);
         }
 
