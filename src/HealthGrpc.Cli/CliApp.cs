@@ -3,6 +3,7 @@ using HealthGrpc.Cli.Accounts;
 using HealthGrpc.Cli.Db;
 using HealthGrpc.Cli.Import;
 using HealthGrpc.Cli.Serve;
+using HealthGrpc.Cli.Simulate;
 using HealthGrpc.Cli.Shared;
 
 namespace HealthGrpc.Cli;
@@ -20,6 +21,7 @@ internal static class CliApp
             TokenCommands.Build(),
             DbCommands.Build(),
             ImportCommand.Build(),
+            SimulateCommand.Build(),
         };
         return root;
     }
