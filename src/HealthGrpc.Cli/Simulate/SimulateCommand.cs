@@ -21,7 +21,7 @@ internal static partial class SimulateCommand
     {
         var devices = new Option<int>("--devices") { Description = "Simulated devices, one Sync stream each (1..10000)", DefaultValueFactory = _ => 10, HelpName = "N" };
         var rate = new Option<double>("--rate-hz") { Description = "Heart-rate readings per second per device (0.01..1000): one batch per reading up to 10 Hz, else 10 batches a second", DefaultValueFactory = _ => 1, HelpName = "R" };
-        var duration = new Option<string>("--duration") { Description = "How long the fleet sends: 30s, 5m, 1h or hh:mm:ss (default 30s); then it waits up to 10 s for the last acks", DefaultValueFactory = _ => "30s", HelpName = "D" };
+        var duration = new Option<string>("--duration") { Description = "How long the fleet sends, from when every device is connected (at most 10 s of connecting): 30s, 5m, 1h or hh:mm:ss (default 30s); then it waits up to 10 s for the last acks", DefaultValueFactory = _ => "30s", HelpName = "D" };
         var server = ServerOptions.Server();
         var token = ServerOptions.Token();
         var allowInsecure = ServerOptions.AllowInsecure();
@@ -73,10 +73,17 @@ internal static partial class SimulateCommand
         var stats = new FleetStats();
         var run = Guid.NewGuid().ToString("N")[..8];
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        stop.CancelAfter(duration);
         var clock = Stopwatch.StartNew();
         var fleet = Task.WhenAll(Enumerable.Range(0, devices).Select(i =>
             Task.Run(() => new SimulatedDevice(client, token, $"simulate-{run}-{i}", rateHz, stats).RunAsync(TimeSpan.FromSeconds(10), stop.Token), CancellationToken.None)));
+        // The duration counts from when the whole fleet is connected (at most 10 s of connecting): a busy server or box
+        // must not eat a short run's sending time.
+        while (stats.Connected < devices && clock.Elapsed < TimeSpan.FromSeconds(10) && !fleet.IsCompleted)
+        {
+            await Task.Delay(20, CancellationToken.None);
+        }
+
+        stop.CancelAfter(duration);
         await ShowWhileAsync(stats, clock, devices, fleet);
         await fleet;
         clock.Stop();
