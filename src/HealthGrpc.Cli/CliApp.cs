@@ -1,7 +1,9 @@
 using System.CommandLine;
 using HealthGrpc.Cli.Accounts;
 using HealthGrpc.Cli.Db;
+using HealthGrpc.Cli.Import;
 using HealthGrpc.Cli.Serve;
+using HealthGrpc.Cli.Simulate;
 using HealthGrpc.Cli.Shared;
 using HealthGrpc.Cli.Sharing;
 
@@ -22,6 +24,8 @@ internal static class CliApp
             TokenCommands.Build(),
             GrantCommands.Build(),
             DbCommands.Build(),
+            ImportCommand.Build(),
+            SimulateCommand.Build(),
         };
         return root;
     }

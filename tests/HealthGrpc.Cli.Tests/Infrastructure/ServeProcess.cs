@@ -14,9 +14,13 @@ internal sealed class ServeProcess : IDisposable
     private ServeProcess(Process process, Uri address)
     {
         _process = process;
+        Address = address;
         Channel = GrpcChannel.ForAddress(address);
         Client = new SyncService.SyncServiceClient(Channel);
     }
+
+    /// <summary>The http:// address the server listens on.</summary>
+    public Uri Address { get; }
 
     public GrpcChannel Channel { get; }
 
