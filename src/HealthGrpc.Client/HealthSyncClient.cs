@@ -322,73 +322,6 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
     }
 
     /// <summary>
-    /// Reads every configured <see cref="ISampleSource"/> since the anchors (the newest enqueued one, else the committed one)
-    /// and enqueues the changes: tier-1 types each in their own batches, all tier-2 types together in atomic batches
-    /// (one per <see cref="HealthSyncOptions.MaxSamplesPerBatch"/> items) carrying each type's new anchor. On a new local
-    /// store, the anchors are first restored from the server (<c>GetCheckpoint</c>), so nothing already stored is re-sent.
-    /// Returns the number of items enqueued.
-    /// </summary>
-    public async Task<int> CollectAsync(CancellationToken cancellationToken = default)
-    {
-        await EnsureRestoredAsync(cancellationToken).ConfigureAwait(false);
-        await _collectLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            var total = 0;
-            foreach (var source in _options.Sources)
-            {
-                var byTier = source.Types.GroupBy(_options.TierOf).OrderBy(g => g.Key);
-                foreach (var group in byTier)
-                {
-                    if (group.Key == SyncTier.Immediate)
-                    {
-                        foreach (var type in group)
-                        {
-                            total += await CollectRoundsAsync(source, [type], SyncTier.Immediate, atomic: false, cancellationToken).ConfigureAwait(false);
-                        }
-                    }
-                    else
-                    {
-                        total += await CollectRoundsAsync(source, [.. group], group.Key, atomic: group.Key == SyncTier.Batch, cancellationToken).ConfigureAwait(false);
-                    }
-                }
-            }
-
-            Kick();
-            return total;
-        }
-        finally
-        {
-            _collectLock.Release();
-        }
-    }
-
-    /// <summary>
-    /// Tier 3: re-reads the last <see cref="HealthSyncOptions.CatchUpWindow"/> (24 h) of every source and enqueues it at
-    /// catch-up priority (sent after tier 1 and 2; the server deduplicates by uuid). Returns the number of items enqueued.
-    /// </summary>
-    public async Task<int> EnqueueCatchUpAsync(CancellationToken cancellationToken = default)
-    {
-        var to = _options.TimeProvider.GetUtcNow();
-        var from = to - _options.CatchUpWindow;
-        var total = 0;
-        foreach (var source in _options.Sources)
-        {
-            foreach (var type in source.Types)
-            {
-                var sets = await source.ReadRangeAsync(type, from, to, cancellationToken).ConfigureAwait(false);
-                if (sets.Count > 0)
-                {
-                    total += (await EnqueueCoreAsync(sets, null, null, SyncTier.CatchUp, false, null, cancellationToken).ConfigureAwait(false)).SampleCount;
-                }
-            }
-        }
-
-        Kick();
-        return total;
-    }
-
-    /// <summary>
     /// Tier 3 drain (app in the foreground, network back): collects the sources, optionally enqueues the 24 h catch-up
     /// re-read, starts the engine and waits until nothing is pending (failed batches excepted) or the token fires.
     /// </summary>
@@ -522,17 +455,25 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
 
     // ------------------------------------------------------------------------------------------------
 
-    private async Task<EnqueueResult> EnqueueCoreAsync(
+    private Task<EnqueueResult> EnqueueCoreAsync(
         IReadOnlyList<SampleSet> sets, IReadOnlyList<Deletion>? deletions, IReadOnlyList<SourceAnchor>? anchors,
-        SyncTier tier, bool atomic, Action<IReadOnlyList<long>>? onCommitted, CancellationToken ct)
+        SyncTier tier, bool atomic, Action<IReadOnlyList<long>>? onCommitted, CancellationToken ct) =>
+        EnqueueBatchesAsync(BatchBuilder.Split(sets, deletions, anchors, tier, atomic, _options.MaxSamplesPerBatch), tier, onCommitted, ct);
+
+    private Task<EnqueueResult> EnqueueCoreAsync(
+        HealthContent content, IReadOnlyList<SourceAnchor>? anchors, SyncTier tier, bool atomic, Action<IReadOnlyList<long>>? onCommitted, CancellationToken ct) =>
+        EnqueueBatchesAsync(BatchBuilder.Split(content, anchors, tier, atomic, _options.MaxSamplesPerBatch), tier, onCommitted, ct);
+
+    private async Task<EnqueueResult> EnqueueBatchesAsync(
+        List<(Batch Batch, SyncTier Tier, int Items)> batches, SyncTier tier, Action<IReadOnlyList<long>>? onCommitted, CancellationToken ct,
+        Func<Microsoft.Data.Sqlite.SqliteTransaction, CancellationToken, Task>? prepare = null)
     {
-        var batches = BatchBuilder.Split(sets, deletions, anchors, tier, atomic, _options.MaxSamplesPerBatch);
         if (batches.Count == 0)
         {
             return new EnqueueResult([], 0);
         }
 
-        var ids = await _store.EnqueueAsync(batches, _options.MaxQueuedSamples, _options.MaxQueuedBytes, onCommitted, ct).ConfigureAwait(false);
+        var ids = await _store.EnqueueAsync(batches, _options.MaxQueuedSamples, _options.MaxQueuedBytes, onCommitted, ct, prepare).ConfigureAwait(false);
         var items = 0;
         for (var i = 0; i < batches.Count; i++)
         {
@@ -542,53 +483,6 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
 
         _work.Set();
         return new EnqueueResult(ids, items);
-    }
-
-    private async Task<int> CollectRoundsAsync(ISampleSource source, IReadOnlyList<DataType> types, SyncTier tier, bool atomic, CancellationToken ct)
-    {
-        var total = 0;
-        while (true)
-        {
-            var budget = _options.MaxSamplesPerBatch;
-            var sets = new List<SampleSet>();
-            var deletions = new List<Deletion>();
-            var anchors = new List<SourceAnchor>();
-            var more = false;
-            foreach (var type in types)
-            {
-                if (budget <= 0)
-                {
-                    more = true;
-                    continue;
-                }
-
-                var anchor = await _store.GetReadAnchorAsync(type, "", ct).ConfigureAwait(false);
-                var changes = await source.GetChangesAsync(type, anchor, budget, ct).ConfigureAwait(false);
-                var count = changes.SampleCount + changes.Deletions.Count;
-                if (count == 0 && changes.NewAnchor.Equals(anchor))
-                {
-                    continue;
-                }
-
-                sets.AddRange(changes.SampleSets);
-                deletions.AddRange(changes.Deletions);
-                anchors.Add(new SourceAnchor { Type = type, Anchor = changes.NewAnchor });
-                budget -= Math.Max(count, 1);
-                more |= changes.HasMore;
-            }
-
-            if (anchors.Count == 0)
-            {
-                return total;
-            }
-
-            var result = await EnqueueCoreAsync(sets, deletions, anchors, tier, atomic, null, ct).ConfigureAwait(false);
-            total += result.SampleCount;
-            if (!more)
-            {
-                return total;
-            }
-        }
     }
 
     private static void AssignMissingUuids(IReadOnlyList<SampleSet> sets)
@@ -678,59 +572,6 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
                 $"ServerAddress '{address}' is http:// (no TLS) to a non-loopback host: the bearer token would travel in clear. " +
                 $"Use https://, or set {nameof(HealthSyncOptions)}.{nameof(HealthSyncOptions.AllowInsecureChannel)} = true to allow it explicitly.",
                 nameof(options));
-        }
-    }
-
-    /// <summary>A new local store decides its epoch and restores the committed anchors from the server, exactly once.</summary>
-    private async Task<DeviceRow> EnsureRestoredAsync(CancellationToken ct)
-    {
-        var device = (await _store.GetDeviceAsync(ct).ConfigureAwait(false))!;
-        if (device.Restored)
-        {
-            return device;
-        }
-
-        await _restoreLock.WaitAsync(ct).ConfigureAwait(false);
-        try
-        {
-            device = (await _store.GetDeviceAsync(ct).ConfigureAwait(false))!;
-            if (device.Restored)
-            {
-                return device;
-            }
-
-            var token = await GetTokenAsync(false, ct).ConfigureAwait(false);
-            ulong epoch = 1;
-            var anchors = new List<SourceAnchor>();
-            try
-            {
-                var checkpoint = await _connection.Client.GetCheckpointAsync(
-                    new GetCheckpointRequest { DeviceId = device.DeviceId },
-                    new CallOptions(AuthHeaders(token), DateTime.UtcNow + _options.AckTimeout, ct)).ResponseAsync.ConfigureAwait(false);
-                epoch = checkpoint.Device.Epoch + 1;
-                anchors.AddRange(checkpoint.Anchors);
-            }
-            catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
-            {
-                // The device never synced: epoch 1, nothing to restore.
-            }
-            catch (RpcException e) when (e.StatusCode == StatusCode.Unauthenticated)
-            {
-                throw new UnauthenticatedSyncException(token, e);
-            }
-
-            await _store.CompleteRestoreAsync(epoch, anchors, ct).ConfigureAwait(false);
-            Emit(new SyncEvent { Kind = SyncEventKind.Restored, Message = $"epoch {epoch}, {anchors.Count} anchors restored" });
-            foreach (var a in anchors)
-            {
-                Emit(new SyncEvent { Kind = SyncEventKind.AnchorCommitted, Anchor = a, Message = "restored from checkpoint" });
-            }
-
-            return (await _store.GetDeviceAsync(ct).ConfigureAwait(false))!;
-        }
-        finally
-        {
-            _restoreLock.Release();
         }
     }
 

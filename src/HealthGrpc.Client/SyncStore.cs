@@ -224,14 +224,32 @@ internal sealed partial class SyncStore : IAsyncDisposable
         }
     }
 
-    /// <summary>Finishes the restore of a new store: the new epoch and the server's committed anchors, in one transaction.</summary>
-    public async Task CompleteRestoreAsync(ulong epoch, IEnumerable<SourceAnchor> anchors, CancellationToken ct)
+    /// <summary>
+    /// Finishes the restore of a new store: the new epoch and the server's committed anchors, in one transaction. When
+    /// there are anchors, the anchored batches collected before (read from the beginning, not yet sent: nothing is sent
+    /// before the restore) are deleted with their read positions, so the next collect reads from the restored anchors.
+    /// Returns how many items were deleted.
+    /// </summary>
+    public async Task<int> CompleteRestoreAsync(ulong epoch, IReadOnlyCollection<SourceAnchor> anchors, CancellationToken ct)
     {
         await EnterAsync(ct).ConfigureAwait(false);
         try
         {
             using var tx = _db.BeginTransaction();
             var now = NowMs;
+            var dropped = 0;
+            if (anchors.Count > 0)
+            {
+                using (var count = Command(tx, "SELECT COALESCE(SUM(sample_count),0) FROM batches WHERE status=0 AND anchor_gen IS NOT NULL"))
+                {
+                    dropped = (int)(long)(await count.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
+                }
+
+                await ExecAsync(_db, tx, "DELETE FROM batches WHERE status=0 AND anchor_gen IS NOT NULL", ct).ConfigureAwait(false);
+                await ExecAsync(_db, tx, "DELETE FROM deferred_anchors", ct).ConfigureAwait(false);
+                await ExecAsync(_db, tx, "UPDATE anchors SET enqueued=NULL, enqueued_gen=0", ct).ConfigureAwait(false);
+            }
+
             foreach (var a in anchors)
             {
                 await ExecAsync(_db, tx, """
@@ -245,6 +263,7 @@ internal sealed partial class SyncStore : IAsyncDisposable
             await SetMetaAsync(tx, "last_seq", "0", ct).ConfigureAwait(false);
             await SetMetaAsync(tx, "restored", "1", ct).ConfigureAwait(false);
             tx.Commit();
+            return dropped;
         }
         finally
         {
@@ -270,16 +289,22 @@ internal sealed partial class SyncStore : IAsyncDisposable
     /// <summary>
     /// Stores <paramref name="batches"/> in one transaction (all or nothing) and records the anchors they carry as the
     /// "enqueued" read position. Throws <see cref="QueueFullException"/> when the bounds would be exceeded.
-    /// <paramref name="onCommitted"/> runs after the commit, still under the store lock (before any dispatch can see them).
+    /// <paramref name="onCommitted"/> runs after the commit, still under the store lock (before any dispatch can see them);
+    /// <paramref name="prepare"/> runs first inside the transaction (it may still change the batches, e.g. assign versions).
     /// </summary>
     public async Task<IReadOnlyList<long>> EnqueueAsync(
         IReadOnlyList<(Batch Batch, SyncTier Tier, int Items)> batches, long maxSamples, long maxBytes,
-        Action<IReadOnlyList<long>>? onCommitted, CancellationToken ct)
+        Action<IReadOnlyList<long>>? onCommitted, CancellationToken ct, Func<SqliteTransaction, CancellationToken, Task>? prepare = null)
     {
         await EnterAsync(ct).ConfigureAwait(false);
         try
         {
             using var tx = _db.BeginTransaction();
+            if (prepare is not null)
+            {
+                await prepare(tx, ct).ConfigureAwait(false);
+            }
+
             long queuedSamples = 0, queuedBytes = 0;
             using (var cmd = Command(tx, "SELECT COALESCE(SUM(sample_count),0), COALESCE(SUM(bytes),0) FROM batches WHERE status IN (0,1)"))
             using (var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false))
