@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Collections.Concurrent;
 using Google.Protobuf;
 using HealthGrpc.Contracts.V1;
@@ -35,6 +36,7 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
     private CancellationTokenSource? _kickCts;
     private Task? _loop;
     private volatile string? _overrideToken;
+    private volatile bool _stoppedByApp; // written under _runLock
     private volatile SyncState _state = SyncState.Stopped;
     private volatile string? _lastError;
     private int _inFlightCap = int.MaxValue;
@@ -127,7 +129,7 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxNonTransientAttempts, 1, nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxQuarantinedBatches, 0, nameof(options));
         var quarantine = new QuarantinePolicy(options.QuarantineRetention, options.MaxQuarantinedBatches);
-        var store = await SyncStore.OpenAsync(options.DatabasePath, options.TimeProvider, quarantine, cancellationToken).ConfigureAwait(false);
+        var store = await SyncStore.OpenAsync(options.DatabasePath, options.TimeProvider, quarantine, cancellationToken, options.QueueKeyProvider).ConfigureAwait(false);
         try
         {
             var account = await BindAccountAsync(store, options.AccountId, cancellationToken).ConfigureAwait(false);
@@ -147,6 +149,41 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
     {
         lock (_runLock)
         {
+            _stoppedByApp = false;
+            StartLocked();
+        }
+    }
+
+    /// <summary>
+    /// Starts the engine for a call that needs it (<see cref="SendImmediateAsync"/>, <see cref="DrainAsync"/>,
+    /// <see cref="WaitUntilDrainedAsync"/>), unless the app stopped it: a stopped engine stays stopped until <see cref="Start"/>.
+    /// Returns false when it is stopped.
+    /// </summary>
+    private bool StartUnlessStopped()
+    {
+        lock (_runLock)
+        {
+            if (_stoppedByApp)
+            {
+                return false;
+            }
+
+            StartLocked();
+            return true;
+        }
+    }
+
+    private void ThrowIfStopped()
+    {
+        if (!StartUnlessStopped())
+        {
+            throw new SyncStoppedException("The sync engine was stopped by StopAsync and stays stopped until Start is called; nothing is sent.");
+        }
+    }
+
+    private void StartLocked()
+    {
+        {
             if (_loop is { IsCompleted: false })
             {
                 return;
@@ -160,12 +197,17 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
         }
     }
 
-    /// <summary>Stops the engine: closes the stream (unacknowledged batches stay queued and are resent later).</summary>
+    /// <summary>
+    /// Stops the engine: closes the stream (unacknowledged batches stay queued and are resent later). It stays stopped
+    /// until <see cref="Start"/>: enqueues are still stored, <see cref="SendImmediateAsync"/> only enqueues, and
+    /// <see cref="DrainAsync"/> / <see cref="WaitUntilDrainedAsync"/> throw <see cref="SyncStoppedException"/>.
+    /// </summary>
     public async Task StopAsync()
     {
         Task? loop;
         lock (_runLock)
         {
+            _stoppedByApp = true;
             loop = _loop;
             _runCts?.Cancel();
         }
@@ -188,8 +230,10 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
     }
 
     /// <summary>
-    /// Replaces the bearer token with a refreshed one of the same account and resumes a paused engine. For a token whose
-    /// account the SDK should check, use <see cref="UpdateToken(string, string)"/>; to switch accounts, <see cref="SignOutAsync"/>.
+    /// Replaces the bearer token with a refreshed one of the same account and resumes a paused engine. With an
+    /// <see cref="HealthSyncOptions.CredentialsProvider"/>, the token is used in its place only until the server refuses it
+    /// or the app calls <see cref="NotifyCredentialsChanged"/>: then the provider is asked again. For a token whose account
+    /// the SDK should check, use <see cref="UpdateToken(string, string)"/>; to switch accounts, <see cref="SignOutAsync"/>.
     /// </summary>
     public void UpdateToken(string token)
     {
@@ -203,11 +247,20 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
             _overrideToken = token;
         }
 
-        NotifyCredentialsChanged();
+        WakeOnNewCredentials();
     }
 
-    /// <summary>Tells a paused engine that the <see cref="ICredentialsProvider"/> has a new token.</summary>
+    /// <summary>
+    /// Tells the engine that the <see cref="ICredentialsProvider"/> has a new token: it is asked again (a token given with
+    /// <see cref="UpdateToken(string)"/> stops taking its place) and a paused engine resumes.
+    /// </summary>
     public void NotifyCredentialsChanged()
+    {
+        _overrideToken = null;
+        WakeOnNewCredentials();
+    }
+
+    private void WakeOnNewCredentials()
     {
         _credentialsChanged.Set();
         Kick();
@@ -271,8 +324,17 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
                 waiters.Add((id, tcs));
             }
         }, cancellationToken).ConfigureAwait(false);
-        Start();
         var attempts = 0;
+        if (!StartUnlessStopped())
+        {
+            foreach (var (id, _) in waiters)
+            {
+                _waiters.TryRemove(id, out _);
+            }
+
+            return new ImmediateResult(enqueue, false, [], 0);
+        }
+
         try
         {
             var all = Task.WhenAll(waiters.Select(w => w.Tcs.Task));
@@ -325,9 +387,10 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
     /// Tier 3 drain (app in the foreground, network back): collects the sources, optionally enqueues the 24 h catch-up
     /// re-read, starts the engine and waits until nothing is pending (failed batches excepted) or the token fires.
     /// </summary>
+    /// <exception cref="SyncStoppedException">The app stopped the engine (<see cref="StopAsync"/>): call <see cref="Start"/> first.</exception>
     public async Task<SyncStatus> DrainAsync(bool includeCatchUp = true, CancellationToken cancellationToken = default)
     {
-        Start();
+        ThrowIfStopped();
         await CollectAsync(cancellationToken).ConfigureAwait(false);
         if (includeCatchUp)
         {
@@ -339,10 +402,11 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
     }
 
     /// <summary>Waits until no batch is pending or in flight (quarantined batches are not waited for). Starts the engine if needed.</summary>
-    /// <exception cref="InvalidOperationException">The installation is fenced: it will never drain.</exception>
+    /// <exception cref="InstallationFencedException">The installation is fenced: it will never drain.</exception>
+    /// <exception cref="SyncStoppedException">The app stopped the engine (<see cref="StopAsync"/>): call <see cref="Start"/> first.</exception>
     public async Task WaitUntilDrainedAsync(CancellationToken cancellationToken = default)
     {
-        Start();
+        ThrowIfStopped();
         Kick();
         while (true)
         {
@@ -355,7 +419,12 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
 
             if (_state == SyncState.Fenced)
             {
-                throw new InvalidOperationException("This installation is fenced by a newer epoch of the device; its queue will not drain.");
+                throw new InstallationFencedException();
+            }
+
+            if (_stoppedByApp)
+            {
+                throw new SyncStoppedException("The sync engine was stopped by StopAsync while waiting for the queue to drain.");
             }
 
             try
@@ -387,7 +456,7 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
             QuarantinedSamples = counts.QuarantinedSamples,
             QueuedBytes = counts.QueuedBytes,
             OldestPendingAge = counts.OldestPending is { } oldest ? now - oldest : null,
-            LastSuccessfulSync = lastSync is null ? null : DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(lastSync)),
+            LastSuccessfulSync = lastSync is null ? null : DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(lastSync, CultureInfo.InvariantCulture)),
             CommittedAnchors = anchors,
             LastError = _lastError,
         };

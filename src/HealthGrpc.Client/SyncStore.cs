@@ -76,12 +76,17 @@ internal sealed partial class SyncStore : IAsyncDisposable
     private readonly SqliteConnection _db;
     private readonly SemaphoreSlim _lock = new(1, 1);
     private readonly TimeProvider _clock;
+    private readonly PayloadCipher _cipher;
 
-    private SyncStore(SqliteConnection db, TimeProvider clock)
+    private SyncStore(SqliteConnection db, TimeProvider clock, PayloadCipher cipher)
     {
         _db = db;
         _clock = clock;
+        _cipher = cipher;
     }
+
+    /// <summary>True when the queued payloads are encrypted at rest.</summary>
+    public bool EncryptsPayloads => _cipher.Encrypts;
 
     public string Path { get; private init; } = "";
 
@@ -90,12 +95,13 @@ internal sealed partial class SyncStore : IAsyncDisposable
 
     public required QuarantinePolicy Quarantine { get; init; }
 
-    public static async Task<SyncStore> OpenAsync(string path, TimeProvider clock, QuarantinePolicy quarantine, CancellationToken ct)
+    public static async Task<SyncStore> OpenAsync(string path, TimeProvider clock, QuarantinePolicy quarantine, CancellationToken ct, IQueueKeyProvider? keys = null)
     {
         // Opening creates, migrates and checkpoints the file: disk writes, never on the caller's (UI) thread.
         await OffCallerThread.Hop();
         var full = System.IO.Path.GetFullPath(path);
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(full)!);
+        OwnerOnlyFiles.Prepare(full);
         var cs = new SqliteConnectionStringBuilder { DataSource = full, Pooling = false, Mode = SqliteOpenMode.ReadWriteCreate }.ToString();
         var db = new SqliteConnection(cs);
         try
@@ -133,11 +139,18 @@ internal sealed partial class SyncStore : IAsyncDisposable
                   PRIMARY KEY(type, vendor_type));
                 """, ct).ConfigureAwait(false);
             await SyncStoreSchema.MigrateAsync(db, ct).ConfigureAwait(false);
-            return new SyncStore(db, clock) { Path = full, Quarantine = quarantine };
+            var cipher = await PayloadEncryption.OpenAsync(db, full, keys, ct).ConfigureAwait(false);
+            OwnerOnlyFiles.Restrict(full);
+            return new SyncStore(db, clock, cipher) { Path = full, Quarantine = quarantine };
         }
-        catch
+        catch (Exception e)
         {
             await db.DisposeAsync().ConfigureAwait(false);
+            if (StoreFailure.Is(e))
+            {
+                throw StoreFailure.Wrap(e, full);
+            }
+
             throw;
         }
     }
@@ -170,6 +183,10 @@ internal sealed partial class SyncStore : IAsyncDisposable
 
             return accountId;
         }
+        catch (Exception e) when (StoreFailure.Is(e))
+        {
+            throw StoreFailure.Wrap(e, Path);
+        }
         finally
         {
             _lock.Release();
@@ -188,7 +205,11 @@ internal sealed partial class SyncStore : IAsyncDisposable
                 return null;
             }
 
-            return new DeviceRow(id, ulong.Parse(meta["epoch"]), meta["restored"] == "1", ulong.Parse(meta["last_seq"]));
+            return new DeviceRow(id, ulong.Parse(meta["epoch"], CultureInfo.InvariantCulture), meta["restored"] == "1", ulong.Parse(meta["last_seq"], CultureInfo.InvariantCulture));
+        }
+        catch (Exception e) when (StoreFailure.Is(e))
+        {
+            throw StoreFailure.Wrap(e, Path);
         }
         finally
         {
@@ -210,13 +231,17 @@ internal sealed partial class SyncStore : IAsyncDisposable
                 await SetMetaAsync(tx, "epoch", "0", ct).ConfigureAwait(false);
                 await SetMetaAsync(tx, "restored", "0", ct).ConfigureAwait(false);
                 await SetMetaAsync(tx, "last_seq", "0", ct).ConfigureAwait(false);
-                await SetMetaAsync(tx, "created_ms", NowMs.ToString(), ct).ConfigureAwait(false);
+                await SetMetaAsync(tx, "created_ms", NowMs.ToString(CultureInfo.InvariantCulture), ct).ConfigureAwait(false);
                 tx.Commit();
                 return new DeviceRow(deviceId, 0, false, 0);
             }
 
             tx.Commit();
-            return new DeviceRow(existing, ulong.Parse(meta["epoch"]), meta["restored"] == "1", ulong.Parse(meta["last_seq"]));
+            return new DeviceRow(existing, ulong.Parse(meta["epoch"], CultureInfo.InvariantCulture), meta["restored"] == "1", ulong.Parse(meta["last_seq"], CultureInfo.InvariantCulture));
+        }
+        catch (Exception e) when (StoreFailure.Is(e))
+        {
+            throw StoreFailure.Wrap(e, Path);
         }
         finally
         {
@@ -259,11 +284,15 @@ internal sealed partial class SyncStore : IAsyncDisposable
                     """, ct, ("$t", (long)a.Type), ("$v", a.VendorType), ("$a", a.Anchor.ToByteArray()), ("$now", now)).ConfigureAwait(false);
             }
 
-            await SetMetaAsync(tx, "epoch", epoch.ToString(), ct).ConfigureAwait(false);
+            await SetMetaAsync(tx, "epoch", epoch.ToString(CultureInfo.InvariantCulture), ct).ConfigureAwait(false);
             await SetMetaAsync(tx, "last_seq", "0", ct).ConfigureAwait(false);
             await SetMetaAsync(tx, "restored", "1", ct).ConfigureAwait(false);
             tx.Commit();
             return dropped;
+        }
+        catch (Exception e) when (StoreFailure.Is(e))
+        {
+            throw StoreFailure.Wrap(e, Path);
         }
         finally
         {
@@ -277,6 +306,10 @@ internal sealed partial class SyncStore : IAsyncDisposable
         try
         {
             return (await ReadMetaAsync(ct).ConfigureAwait(false)).GetValueOrDefault(key);
+        }
+        catch (Exception e) when (StoreFailure.Is(e))
+        {
+            throw StoreFailure.Wrap(e, Path);
         }
         finally
         {
@@ -358,7 +391,7 @@ internal sealed partial class SyncStore : IAsyncDisposable
                 pCount.Value = (long)items;
                 pBytes.Value = (long)payloads[i].Length;
                 pAnchors.Value = batch.Anchors.Count > 0 ? AnchorsOnly(batch).ToByteArray() : DBNull.Value;
-                pPayload.Value = payloads[i];
+                pPayload.Value = _cipher.Seal(payloads[i]);
                 var id = (long)(await insert.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
                 ids.Add(id);
                 if (anchored)
@@ -382,6 +415,10 @@ internal sealed partial class SyncStore : IAsyncDisposable
             onCommitted?.Invoke(ids);
             return ids;
         }
+        catch (Exception e) when (StoreFailure.Is(e))
+        {
+            throw StoreFailure.Wrap(e, Path);
+        }
         finally
         {
             _lock.Release();
@@ -396,6 +433,10 @@ internal sealed partial class SyncStore : IAsyncDisposable
         {
             using var cmd = Command(null, "SELECT id, seq, tier, payload, sample_count, atomic FROM batches WHERE status=1 ORDER BY seq");
             return await ReadOutgoingAsync(cmd, ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (StoreFailure.Is(e))
+        {
+            throw StoreFailure.Wrap(e, Path);
         }
         finally
         {
@@ -427,7 +468,7 @@ internal sealed partial class SyncStore : IAsyncDisposable
                     return null;
                 }
 
-                (id, tier, items, bytes, payload) = (r.GetInt64(0), r.GetInt64(1), r.GetInt64(2), r.GetInt64(3), (byte[])r.GetValue(4));
+                (id, tier, items, bytes, payload) = (r.GetInt64(0), r.GetInt64(1), r.GetInt64(2), r.GetInt64(3), _cipher.Open((byte[])r.GetValue(4)));
             }
 
             var meta = await ReadMetaAsync(ct, tx).ConfigureAwait(false);
@@ -468,7 +509,7 @@ internal sealed partial class SyncStore : IAsyncDisposable
                     var lastBytes = last.ToByteArray();
                     seq++;
                     await ExecAsync(_db, tx, "UPDATE batches SET status=1, seq=$seq, payload=$p, bytes=$b, sample_count=$c WHERE id=$id", ct,
-                        ("$seq", (long)seq), ("$p", lastBytes), ("$b", (long)lastBytes.Length), ("$c", (long)BatchSplitter.CountItems(last)), ("$id", id)).ConfigureAwait(false);
+                        ("$seq", (long)seq), ("$p", _cipher.Seal(lastBytes)), ("$b", (long)lastBytes.Length), ("$c", (long)BatchSplitter.CountItems(last)), ("$id", id)).ConfigureAwait(false);
                     dispatched.Add(new OutgoingBatch(id, seq, (SyncTier)tier, lastBytes, BatchSplitter.CountItems(last), batch.Atomic));
                     await SetMetaAsync(tx, "last_seq", seq.ToString(CultureInfo.InvariantCulture), ct).ConfigureAwait(false);
                     tx.Commit();
@@ -484,6 +525,10 @@ internal sealed partial class SyncStore : IAsyncDisposable
             var result = (await ReadOutgoingAsync(read, ct).ConfigureAwait(false))[0];
             tx.Commit();
             return new DispatchResult([result], quarantined, []);
+        }
+        catch (Exception e) when (StoreFailure.Is(e))
+        {
+            throw StoreFailure.Wrap(e, Path);
         }
         finally
         {
@@ -504,7 +549,7 @@ internal sealed partial class SyncStore : IAsyncDisposable
         cmd.Parameters.AddWithValue("$seq", seq is { } s ? (long)s : DBNull.Value);
         cmd.Parameters.AddWithValue("$count", (long)BatchSplitter.CountItems(part));
         cmd.Parameters.AddWithValue("$bytes", (long)bytes.Length);
-        cmd.Parameters.AddWithValue("$payload", bytes);
+        cmd.Parameters.AddWithValue("$payload", _cipher.Seal(bytes));
         cmd.Parameters.AddWithValue("$error", (object?)error ?? DBNull.Value);
         cmd.Parameters.AddWithValue("$orig", originalId);
         return (long)(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
@@ -546,13 +591,17 @@ internal sealed partial class SyncStore : IAsyncDisposable
 
             var meta = await ReadMetaAsync(ct, tx).ConfigureAwait(false);
             var maxAssigned = Math.Max(next, (long)hwm);
-            if (ulong.Parse(meta["last_seq"]) != (ulong)maxAssigned)
+            if (ulong.Parse(meta["last_seq"], CultureInfo.InvariantCulture) != (ulong)maxAssigned)
             {
-                await SetMetaAsync(tx, "last_seq", maxAssigned.ToString(), ct).ConfigureAwait(false);
+                await SetMetaAsync(tx, "last_seq", maxAssigned.ToString(CultureInfo.InvariantCulture), ct).ConfigureAwait(false);
             }
 
             tx.Commit();
             return renumbered;
+        }
+        catch (Exception e) when (StoreFailure.Is(e))
+        {
+            throw StoreFailure.Wrap(e, Path);
         }
         finally
         {
@@ -575,6 +624,10 @@ internal sealed partial class SyncStore : IAsyncDisposable
             await ExecAsync(_db, tx, "UPDATE batches SET next_attempt_ms=$n WHERE status IN (0,1)", ct, ("$n", nextAttempt.ToUnixTimeMilliseconds())).ConfigureAwait(false);
             tx.Commit();
         }
+        catch (Exception e) when (StoreFailure.Is(e))
+        {
+            throw StoreFailure.Wrap(e, Path);
+        }
         finally
         {
             _lock.Release();
@@ -588,6 +641,10 @@ internal sealed partial class SyncStore : IAsyncDisposable
         try
         {
             return await ExecAsync(_db, null, "UPDATE batches SET status=0, seq=NULL, attempts=0, hard_failures=0, quarantined_ms=NULL, reject_reason=NULL, next_attempt_ms=$n WHERE status=2", ct, ("$n", NowMs)).ConfigureAwait(false);
+        }
+        catch (Exception e) when (StoreFailure.Is(e))
+        {
+            throw StoreFailure.Wrap(e, Path);
         }
         finally
         {
@@ -622,6 +679,10 @@ internal sealed partial class SyncStore : IAsyncDisposable
 
             return list;
         }
+        catch (Exception e) when (StoreFailure.Is(e))
+        {
+            throw StoreFailure.Wrap(e, Path);
+        }
         finally
         {
             _lock.Release();
@@ -636,7 +697,11 @@ internal sealed partial class SyncStore : IAsyncDisposable
         {
             using var cmd = Command(null, "SELECT payload FROM batches WHERE id=$id");
             cmd.Parameters.AddWithValue("$id", id);
-            return await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false) is byte[] bytes ? Batch.Parser.ParseFrom(bytes) : null;
+            return await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false) is byte[] bytes ? Batch.Parser.ParseFrom(_cipher.Open(bytes)) : null;
+        }
+        catch (Exception e) when (StoreFailure.Is(e))
+        {
+            throw StoreFailure.Wrap(e, Path);
         }
         finally
         {
@@ -664,6 +729,10 @@ internal sealed partial class SyncStore : IAsyncDisposable
             return new QueueCounts(r.GetInt64(0), r.GetInt64(1), r.GetInt64(2), r.GetInt64(3), r.GetInt64(4),
                 r.IsDBNull(5) ? null : DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(5)));
         }
+        catch (Exception e) when (StoreFailure.Is(e))
+        {
+            throw StoreFailure.Wrap(e, Path);
+        }
         finally
         {
             _lock.Release();
@@ -687,6 +756,10 @@ internal sealed partial class SyncStore : IAsyncDisposable
 
             return list;
         }
+        catch (Exception e) when (StoreFailure.Is(e))
+        {
+            throw StoreFailure.Wrap(e, Path);
+        }
         finally
         {
             _lock.Release();
@@ -704,6 +777,10 @@ internal sealed partial class SyncStore : IAsyncDisposable
             cmd.Parameters.AddWithValue("$v", vendorType);
             return await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false) is byte[] bytes ? ByteString.CopyFrom(bytes) : ByteString.Empty;
         }
+        catch (Exception e) when (StoreFailure.Is(e))
+        {
+            throw StoreFailure.Wrap(e, Path);
+        }
         finally
         {
             _lock.Release();
@@ -719,6 +796,10 @@ internal sealed partial class SyncStore : IAsyncDisposable
             using var cmd = Command(null, "PRAGMA integrity_check");
             return (string)(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
         }
+        catch (Exception e) when (StoreFailure.Is(e))
+        {
+            throw StoreFailure.Wrap(e, Path);
+        }
         finally
         {
             _lock.Release();
@@ -731,6 +812,7 @@ internal sealed partial class SyncStore : IAsyncDisposable
         try
         {
             await _db.DisposeAsync().ConfigureAwait(false);
+            _cipher.Dispose();
         }
         finally
         {
@@ -795,13 +877,13 @@ internal sealed partial class SyncStore : IAsyncDisposable
     private Task<int> SetMetaAsync(SqliteTransaction? tx, string key, string value, CancellationToken ct) =>
         ExecAsync(_db, tx, "INSERT INTO meta(key, value) VALUES($k, $v) ON CONFLICT(key) DO UPDATE SET value=excluded.value", ct, ("$k", key), ("$v", value));
 
-    private static async Task<IReadOnlyList<OutgoingBatch>> ReadOutgoingAsync(SqliteCommand cmd, CancellationToken ct)
+    private async Task<IReadOnlyList<OutgoingBatch>> ReadOutgoingAsync(SqliteCommand cmd, CancellationToken ct)
     {
         var list = new List<OutgoingBatch>();
         using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
         while (await r.ReadAsync(ct).ConfigureAwait(false))
         {
-            list.Add(new OutgoingBatch(r.GetInt64(0), (ulong)r.GetInt64(1), (SyncTier)r.GetInt64(2), (byte[])r.GetValue(3), r.GetInt32(4), r.GetInt64(5) != 0));
+            list.Add(new OutgoingBatch(r.GetInt64(0), (ulong)r.GetInt64(1), (SyncTier)r.GetInt64(2), _cipher.Open((byte[])r.GetValue(3)), r.GetInt32(4), r.GetInt64(5) != 0));
         }
 
         return list;
