@@ -23,6 +23,7 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
     private readonly SyncStore _store;
     private volatile Connection _connection;
     private readonly ICredentialsProvider _credentials;
+    private readonly Microsoft.Extensions.Logging.ILogger _logger;
     private readonly ConcurrentDictionary<long, TaskCompletionSource<Ack?>> _waiters = new();
     private readonly AsyncSignal _work = new();
     private readonly AsyncSignal _credentialsChanged = new();
@@ -52,6 +53,7 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
         _connection = Connection.Create(options);
         DeviceId = deviceId;
         _credentials = options.CredentialsProvider ?? new StaticCredentialsProvider(options.AccessToken);
+        _logger = options.LoggerFactory?.CreateLogger("HealthGrpc.Client.HealthSyncClient") ?? (Microsoft.Extensions.Logging.ILogger)Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
 
         _reconnectPipeline = new ResiliencePipelineBuilder { TimeProvider = options.TimeProvider }
             .AddRetry(new RetryStrategyOptions
@@ -600,7 +602,9 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
     {
         try
         {
-            Events?.Invoke(this, e with { Time = _options.TimeProvider.GetUtcNow() });
+            e = e with { Time = _options.TimeProvider.GetUtcNow() };
+            SyncEventLog.Write(_logger, e);
+            Events?.Invoke(this, e);
         }
         catch (Exception)
         {

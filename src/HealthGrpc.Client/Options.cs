@@ -116,6 +116,9 @@ public sealed class HealthSyncOptions
     /// </summary>
     public IQueueKeyProvider? QueueKeyProvider { get; init; }
 
+    /// <summary>Where the SDK logs its events (<see cref="SyncEventKind"/>; see the SDK docs for the levels). Null: no logging.</summary>
+    public Microsoft.Extensions.Logging.ILoggerFactory? LoggerFactory { get; init; }
+
     /// <summary>Clock (tests).</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
