@@ -5,7 +5,7 @@ namespace HealthGrpc.Client;
 /// (or without an account), a token of another account given to <see cref="HealthSyncClient.UpdateToken(string, string)"/>.
 /// Nothing was changed: no data was uploaded, bound or erased.
 /// </summary>
-public sealed class AccountMismatchException : Exception
+public sealed class AccountMismatchException : HealthSyncException
 {
     /// <summary>Creates the exception.</summary>
     public AccountMismatchException()

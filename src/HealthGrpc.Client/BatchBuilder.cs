@@ -10,10 +10,42 @@ internal static class BatchBuilder
         IReadOnlyList<SampleSet> sets, IReadOnlyList<Deletion>? deletions, IReadOnlyList<SourceAnchor>? anchors,
         SyncTier tier, bool atomic, int maxSamples)
     {
+        var content = new HealthContent();
+        foreach (var set in sets)
+        {
+            content.SampleSets.Add(set);
+        }
+
+        foreach (var deletion in deletions ?? [])
+        {
+            content.Deletions.Add(deletion);
+        }
+
+        return Split(content, anchors, tier, atomic, maxSamples);
+    }
+
+    /// <summary>
+    /// Splits <paramref name="content"/> into batches of at most <paramref name="maxSamples"/> items (a series, waveform
+    /// chunk or record counts as one); the deletions and the anchors travel with the last batch.
+    /// </summary>
+    public static List<(Batch Batch, SyncTier Tier, int Items)> Split(
+        HealthContent content, IReadOnlyList<SourceAnchor>? anchors, SyncTier tier, bool atomic, int maxSamples)
+    {
         var result = new List<(Batch, SyncTier, int)>();
         var current = NewBatch(tier, atomic);
         var items = 0;
-        foreach (var set in sets)
+
+        void Room()
+        {
+            if (items >= maxSamples)
+            {
+                result.Add((current, tier, items));
+                current = NewBatch(tier, atomic);
+                items = 0;
+            }
+        }
+
+        foreach (var set in content.SampleSets)
         {
             ArgumentNullException.ThrowIfNull(set);
             var offset = 0;
@@ -24,13 +56,7 @@ internal static class BatchBuilder
                     break;
                 }
 
-                if (items >= maxSamples)
-                {
-                    result.Add((current, tier, items));
-                    current = NewBatch(tier, atomic);
-                    items = 0;
-                }
-
+                Room();
                 var take = Math.Min(maxSamples - items, set.Samples.Count - offset);
                 if (offset == 0 && take == set.Samples.Count)
                 {
@@ -52,10 +78,25 @@ internal static class BatchBuilder
             }
         }
 
-        if (deletions is not null)
+        void AddEach<T>(IEnumerable<T> list, Func<Batch, ICollection<T>> field)
         {
-            current.Deletions.Add(deletions);
-            items += deletions.Count;
+            foreach (var item in list)
+            {
+                ArgumentNullException.ThrowIfNull(item);
+                Room();
+                field(current).Add(item);
+                items++;
+            }
+        }
+
+        AddEach(content.Series, b => b.Series);
+        AddEach(content.Waveforms, b => b.Waveforms);
+        AddEach(content.Records, b => b.Records);
+        foreach (var deletion in content.Deletions)
+        {
+            ArgumentNullException.ThrowIfNull(deletion);
+            current.Deletions.Add(deletion);
+            items++;
         }
 
         if (anchors is not null)

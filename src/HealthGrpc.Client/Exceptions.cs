@@ -5,7 +5,7 @@ namespace HealthGrpc.Client;
 /// (<see cref="HealthSyncOptions.MaxQueuedSamples"/>, <see cref="HealthSyncOptions.MaxQueuedBytes"/>).
 /// Nothing of the rejected enqueue was stored, and nothing already queued was dropped: retry after the queue drained.
 /// </summary>
-public sealed class QueueFullException : Exception
+public sealed class QueueFullException : HealthSyncException
 {
     /// <summary>Creates the exception.</summary>
     public QueueFullException()

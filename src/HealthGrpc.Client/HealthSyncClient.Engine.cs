@@ -79,31 +79,30 @@ public sealed partial class HealthSyncClient
         _state = SyncState.PausedUnauthenticated;
         _lastError = "UNAUTHENTICATED: waiting for new credentials";
         Emit(new SyncEvent { Kind = SyncEventKind.Paused, Message = _lastError });
+
+        // A token given with UpdateToken stood in for the provider until now: the server refused it, so ask the provider
+        // again (at once, it may have a fresh token), instead of pausing on the refused one for good.
+        var askNow = rejectedToken is not null && Interlocked.CompareExchange(ref _overrideToken, null, rejectedToken) == rejectedToken;
         while (!stop.IsCancellationRequested)
         {
-            bool changed;
+            var signaled = false;
             try
             {
-                changed = await _credentialsChanged.WaitAsync(_options.CredentialsRetryInterval, stop).ConfigureAwait(false);
+                if (!askNow)
+                {
+                    signaled = await _credentialsChanged.WaitAsync(_options.CredentialsRetryInterval, stop).ConfigureAwait(false);
+                }
+
+                askNow = false;
+                var token = _overrideToken ?? await _credentials.GetTokenAsync(forceRefresh: true, stop).ConfigureAwait(false);
+                if (token is not null && (signaled || token != rejectedToken))
+                {
+                    break;
+                }
             }
             catch (OperationCanceledException)
             {
                 return;
-            }
-
-            string? token = null;
-            try
-            {
-                token = _overrideToken ?? await _credentials.GetTokenAsync(forceRefresh: true, stop).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-
-            if (token is not null && (changed || token != rejectedToken))
-            {
-                break;
             }
         }
 

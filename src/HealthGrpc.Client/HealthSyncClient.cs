@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Collections.Concurrent;
 using Google.Protobuf;
 using HealthGrpc.Contracts.V1;
@@ -22,6 +23,7 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
     private readonly SyncStore _store;
     private volatile Connection _connection;
     private readonly ICredentialsProvider _credentials;
+    private readonly Microsoft.Extensions.Logging.ILogger _logger;
     private readonly ConcurrentDictionary<long, TaskCompletionSource<Ack?>> _waiters = new();
     private readonly AsyncSignal _work = new();
     private readonly AsyncSignal _credentialsChanged = new();
@@ -35,6 +37,7 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
     private CancellationTokenSource? _kickCts;
     private Task? _loop;
     private volatile string? _overrideToken;
+    private volatile bool _stoppedByApp; // written under _runLock
     private volatile SyncState _state = SyncState.Stopped;
     private volatile string? _lastError;
     private int _inFlightCap = int.MaxValue;
@@ -50,6 +53,7 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
         _connection = Connection.Create(options);
         DeviceId = deviceId;
         _credentials = options.CredentialsProvider ?? new StaticCredentialsProvider(options.AccessToken);
+        _logger = options.LoggerFactory?.CreateLogger("HealthGrpc.Client.HealthSyncClient") ?? (Microsoft.Extensions.Logging.ILogger)Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
 
         _reconnectPipeline = new ResiliencePipelineBuilder { TimeProvider = options.TimeProvider }
             .AddRetry(new RetryStrategyOptions
@@ -127,7 +131,7 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxNonTransientAttempts, 1, nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxQuarantinedBatches, 0, nameof(options));
         var quarantine = new QuarantinePolicy(options.QuarantineRetention, options.MaxQuarantinedBatches);
-        var store = await SyncStore.OpenAsync(options.DatabasePath, options.TimeProvider, quarantine, cancellationToken).ConfigureAwait(false);
+        var store = await SyncStore.OpenAsync(options.DatabasePath, options.TimeProvider, quarantine, cancellationToken, options.QueueKeyProvider).ConfigureAwait(false);
         try
         {
             var account = await BindAccountAsync(store, options.AccountId, cancellationToken).ConfigureAwait(false);
@@ -147,6 +151,41 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
     {
         lock (_runLock)
         {
+            _stoppedByApp = false;
+            StartLocked();
+        }
+    }
+
+    /// <summary>
+    /// Starts the engine for a call that needs it (<see cref="SendImmediateAsync"/>, <see cref="DrainAsync"/>,
+    /// <see cref="WaitUntilDrainedAsync"/>), unless the app stopped it: a stopped engine stays stopped until <see cref="Start"/>.
+    /// Returns false when it is stopped.
+    /// </summary>
+    private bool StartUnlessStopped()
+    {
+        lock (_runLock)
+        {
+            if (_stoppedByApp)
+            {
+                return false;
+            }
+
+            StartLocked();
+            return true;
+        }
+    }
+
+    private void ThrowIfStopped()
+    {
+        if (!StartUnlessStopped())
+        {
+            throw new SyncStoppedException("The sync engine was stopped by StopAsync and stays stopped until Start is called; nothing is sent.");
+        }
+    }
+
+    private void StartLocked()
+    {
+        {
             if (_loop is { IsCompleted: false })
             {
                 return;
@@ -160,12 +199,17 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
         }
     }
 
-    /// <summary>Stops the engine: closes the stream (unacknowledged batches stay queued and are resent later).</summary>
+    /// <summary>
+    /// Stops the engine: closes the stream (unacknowledged batches stay queued and are resent later). It stays stopped
+    /// until <see cref="Start"/>: enqueues are still stored, <see cref="SendImmediateAsync"/> only enqueues, and
+    /// <see cref="DrainAsync"/> / <see cref="WaitUntilDrainedAsync"/> throw <see cref="SyncStoppedException"/>.
+    /// </summary>
     public async Task StopAsync()
     {
         Task? loop;
         lock (_runLock)
         {
+            _stoppedByApp = true;
             loop = _loop;
             _runCts?.Cancel();
         }
@@ -188,8 +232,10 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
     }
 
     /// <summary>
-    /// Replaces the bearer token with a refreshed one of the same account and resumes a paused engine. For a token whose
-    /// account the SDK should check, use <see cref="UpdateToken(string, string)"/>; to switch accounts, <see cref="SignOutAsync"/>.
+    /// Replaces the bearer token with a refreshed one of the same account and resumes a paused engine. With an
+    /// <see cref="HealthSyncOptions.CredentialsProvider"/>, the token is used in its place only until the server refuses it
+    /// or the app calls <see cref="NotifyCredentialsChanged"/>: then the provider is asked again. For a token whose account
+    /// the SDK should check, use <see cref="UpdateToken(string, string)"/>; to switch accounts, <see cref="SignOutAsync"/>.
     /// </summary>
     public void UpdateToken(string token)
     {
@@ -203,11 +249,20 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
             _overrideToken = token;
         }
 
-        NotifyCredentialsChanged();
+        WakeOnNewCredentials();
     }
 
-    /// <summary>Tells a paused engine that the <see cref="ICredentialsProvider"/> has a new token.</summary>
+    /// <summary>
+    /// Tells the engine that the <see cref="ICredentialsProvider"/> has a new token: it is asked again (a token given with
+    /// <see cref="UpdateToken(string)"/> stops taking its place) and a paused engine resumes.
+    /// </summary>
     public void NotifyCredentialsChanged()
+    {
+        _overrideToken = null;
+        WakeOnNewCredentials();
+    }
+
+    private void WakeOnNewCredentials()
     {
         _credentialsChanged.Set();
         Kick();
@@ -271,8 +326,17 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
                 waiters.Add((id, tcs));
             }
         }, cancellationToken).ConfigureAwait(false);
-        Start();
         var attempts = 0;
+        if (!StartUnlessStopped())
+        {
+            foreach (var (id, _) in waiters)
+            {
+                _waiters.TryRemove(id, out _);
+            }
+
+            return new ImmediateResult(enqueue, false, [], 0);
+        }
+
         try
         {
             var all = Task.WhenAll(waiters.Select(w => w.Tcs.Task));
@@ -322,79 +386,13 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
     }
 
     /// <summary>
-    /// Reads every configured <see cref="ISampleSource"/> since the anchors (the newest enqueued one, else the committed one)
-    /// and enqueues the changes: tier-1 types each in their own batches, all tier-2 types together in atomic batches
-    /// (one per <see cref="HealthSyncOptions.MaxSamplesPerBatch"/> items) carrying each type's new anchor. On a new local
-    /// store, the anchors are first restored from the server (<c>GetCheckpoint</c>), so nothing already stored is re-sent.
-    /// Returns the number of items enqueued.
-    /// </summary>
-    public async Task<int> CollectAsync(CancellationToken cancellationToken = default)
-    {
-        await EnsureRestoredAsync(cancellationToken).ConfigureAwait(false);
-        await _collectLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            var total = 0;
-            foreach (var source in _options.Sources)
-            {
-                var byTier = source.Types.GroupBy(_options.TierOf).OrderBy(g => g.Key);
-                foreach (var group in byTier)
-                {
-                    if (group.Key == SyncTier.Immediate)
-                    {
-                        foreach (var type in group)
-                        {
-                            total += await CollectRoundsAsync(source, [type], SyncTier.Immediate, atomic: false, cancellationToken).ConfigureAwait(false);
-                        }
-                    }
-                    else
-                    {
-                        total += await CollectRoundsAsync(source, [.. group], group.Key, atomic: group.Key == SyncTier.Batch, cancellationToken).ConfigureAwait(false);
-                    }
-                }
-            }
-
-            Kick();
-            return total;
-        }
-        finally
-        {
-            _collectLock.Release();
-        }
-    }
-
-    /// <summary>
-    /// Tier 3: re-reads the last <see cref="HealthSyncOptions.CatchUpWindow"/> (24 h) of every source and enqueues it at
-    /// catch-up priority (sent after tier 1 and 2; the server deduplicates by uuid). Returns the number of items enqueued.
-    /// </summary>
-    public async Task<int> EnqueueCatchUpAsync(CancellationToken cancellationToken = default)
-    {
-        var to = _options.TimeProvider.GetUtcNow();
-        var from = to - _options.CatchUpWindow;
-        var total = 0;
-        foreach (var source in _options.Sources)
-        {
-            foreach (var type in source.Types)
-            {
-                var sets = await source.ReadRangeAsync(type, from, to, cancellationToken).ConfigureAwait(false);
-                if (sets.Count > 0)
-                {
-                    total += (await EnqueueCoreAsync(sets, null, null, SyncTier.CatchUp, false, null, cancellationToken).ConfigureAwait(false)).SampleCount;
-                }
-            }
-        }
-
-        Kick();
-        return total;
-    }
-
-    /// <summary>
     /// Tier 3 drain (app in the foreground, network back): collects the sources, optionally enqueues the 24 h catch-up
     /// re-read, starts the engine and waits until nothing is pending (failed batches excepted) or the token fires.
     /// </summary>
+    /// <exception cref="SyncStoppedException">The app stopped the engine (<see cref="StopAsync"/>): call <see cref="Start"/> first.</exception>
     public async Task<SyncStatus> DrainAsync(bool includeCatchUp = true, CancellationToken cancellationToken = default)
     {
-        Start();
+        ThrowIfStopped();
         await CollectAsync(cancellationToken).ConfigureAwait(false);
         if (includeCatchUp)
         {
@@ -406,10 +404,11 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
     }
 
     /// <summary>Waits until no batch is pending or in flight (quarantined batches are not waited for). Starts the engine if needed.</summary>
-    /// <exception cref="InvalidOperationException">The installation is fenced: it will never drain.</exception>
+    /// <exception cref="InstallationFencedException">The installation is fenced: it will never drain.</exception>
+    /// <exception cref="SyncStoppedException">The app stopped the engine (<see cref="StopAsync"/>): call <see cref="Start"/> first.</exception>
     public async Task WaitUntilDrainedAsync(CancellationToken cancellationToken = default)
     {
-        Start();
+        ThrowIfStopped();
         Kick();
         while (true)
         {
@@ -422,7 +421,12 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
 
             if (_state == SyncState.Fenced)
             {
-                throw new InvalidOperationException("This installation is fenced by a newer epoch of the device; its queue will not drain.");
+                throw new InstallationFencedException();
+            }
+
+            if (_stoppedByApp)
+            {
+                throw new SyncStoppedException("The sync engine was stopped by StopAsync while waiting for the queue to drain.");
             }
 
             try
@@ -454,7 +458,7 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
             QuarantinedSamples = counts.QuarantinedSamples,
             QueuedBytes = counts.QueuedBytes,
             OldestPendingAge = counts.OldestPending is { } oldest ? now - oldest : null,
-            LastSuccessfulSync = lastSync is null ? null : DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(lastSync)),
+            LastSuccessfulSync = lastSync is null ? null : DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(lastSync, CultureInfo.InvariantCulture)),
             CommittedAnchors = anchors,
             LastError = _lastError,
         };
@@ -522,17 +526,25 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
 
     // ------------------------------------------------------------------------------------------------
 
-    private async Task<EnqueueResult> EnqueueCoreAsync(
+    private Task<EnqueueResult> EnqueueCoreAsync(
         IReadOnlyList<SampleSet> sets, IReadOnlyList<Deletion>? deletions, IReadOnlyList<SourceAnchor>? anchors,
-        SyncTier tier, bool atomic, Action<IReadOnlyList<long>>? onCommitted, CancellationToken ct)
+        SyncTier tier, bool atomic, Action<IReadOnlyList<long>>? onCommitted, CancellationToken ct) =>
+        EnqueueBatchesAsync(BatchBuilder.Split(sets, deletions, anchors, tier, atomic, _options.MaxSamplesPerBatch), tier, onCommitted, ct);
+
+    private Task<EnqueueResult> EnqueueCoreAsync(
+        HealthContent content, IReadOnlyList<SourceAnchor>? anchors, SyncTier tier, bool atomic, Action<IReadOnlyList<long>>? onCommitted, CancellationToken ct) =>
+        EnqueueBatchesAsync(BatchBuilder.Split(content, anchors, tier, atomic, _options.MaxSamplesPerBatch), tier, onCommitted, ct);
+
+    private async Task<EnqueueResult> EnqueueBatchesAsync(
+        List<(Batch Batch, SyncTier Tier, int Items)> batches, SyncTier tier, Action<IReadOnlyList<long>>? onCommitted, CancellationToken ct,
+        Func<Microsoft.Data.Sqlite.SqliteTransaction, CancellationToken, Task>? prepare = null)
     {
-        var batches = BatchBuilder.Split(sets, deletions, anchors, tier, atomic, _options.MaxSamplesPerBatch);
         if (batches.Count == 0)
         {
             return new EnqueueResult([], 0);
         }
 
-        var ids = await _store.EnqueueAsync(batches, _options.MaxQueuedSamples, _options.MaxQueuedBytes, onCommitted, ct).ConfigureAwait(false);
+        var ids = await _store.EnqueueAsync(batches, _options.MaxQueuedSamples, _options.MaxQueuedBytes, onCommitted, ct, prepare).ConfigureAwait(false);
         var items = 0;
         for (var i = 0; i < batches.Count; i++)
         {
@@ -542,53 +554,6 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
 
         _work.Set();
         return new EnqueueResult(ids, items);
-    }
-
-    private async Task<int> CollectRoundsAsync(ISampleSource source, IReadOnlyList<DataType> types, SyncTier tier, bool atomic, CancellationToken ct)
-    {
-        var total = 0;
-        while (true)
-        {
-            var budget = _options.MaxSamplesPerBatch;
-            var sets = new List<SampleSet>();
-            var deletions = new List<Deletion>();
-            var anchors = new List<SourceAnchor>();
-            var more = false;
-            foreach (var type in types)
-            {
-                if (budget <= 0)
-                {
-                    more = true;
-                    continue;
-                }
-
-                var anchor = await _store.GetReadAnchorAsync(type, "", ct).ConfigureAwait(false);
-                var changes = await source.GetChangesAsync(type, anchor, budget, ct).ConfigureAwait(false);
-                var count = changes.SampleCount + changes.Deletions.Count;
-                if (count == 0 && changes.NewAnchor.Equals(anchor))
-                {
-                    continue;
-                }
-
-                sets.AddRange(changes.SampleSets);
-                deletions.AddRange(changes.Deletions);
-                anchors.Add(new SourceAnchor { Type = type, Anchor = changes.NewAnchor });
-                budget -= Math.Max(count, 1);
-                more |= changes.HasMore;
-            }
-
-            if (anchors.Count == 0)
-            {
-                return total;
-            }
-
-            var result = await EnqueueCoreAsync(sets, deletions, anchors, tier, atomic, null, ct).ConfigureAwait(false);
-            total += result.SampleCount;
-            if (!more)
-            {
-                return total;
-            }
-        }
     }
 
     private static void AssignMissingUuids(IReadOnlyList<SampleSet> sets)
@@ -637,7 +602,9 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
     {
         try
         {
-            Events?.Invoke(this, e with { Time = _options.TimeProvider.GetUtcNow() });
+            e = e with { Time = _options.TimeProvider.GetUtcNow() };
+            SyncEventLog.Write(_logger, e);
+            Events?.Invoke(this, e);
         }
         catch (Exception)
         {
@@ -678,59 +645,6 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
                 $"ServerAddress '{address}' is http:// (no TLS) to a non-loopback host: the bearer token would travel in clear. " +
                 $"Use https://, or set {nameof(HealthSyncOptions)}.{nameof(HealthSyncOptions.AllowInsecureChannel)} = true to allow it explicitly.",
                 nameof(options));
-        }
-    }
-
-    /// <summary>A new local store decides its epoch and restores the committed anchors from the server, exactly once.</summary>
-    private async Task<DeviceRow> EnsureRestoredAsync(CancellationToken ct)
-    {
-        var device = (await _store.GetDeviceAsync(ct).ConfigureAwait(false))!;
-        if (device.Restored)
-        {
-            return device;
-        }
-
-        await _restoreLock.WaitAsync(ct).ConfigureAwait(false);
-        try
-        {
-            device = (await _store.GetDeviceAsync(ct).ConfigureAwait(false))!;
-            if (device.Restored)
-            {
-                return device;
-            }
-
-            var token = await GetTokenAsync(false, ct).ConfigureAwait(false);
-            ulong epoch = 1;
-            var anchors = new List<SourceAnchor>();
-            try
-            {
-                var checkpoint = await _connection.Client.GetCheckpointAsync(
-                    new GetCheckpointRequest { DeviceId = device.DeviceId },
-                    new CallOptions(AuthHeaders(token), DateTime.UtcNow + _options.AckTimeout, ct)).ResponseAsync.ConfigureAwait(false);
-                epoch = checkpoint.Device.Epoch + 1;
-                anchors.AddRange(checkpoint.Anchors);
-            }
-            catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
-            {
-                // The device never synced: epoch 1, nothing to restore.
-            }
-            catch (RpcException e) when (e.StatusCode == StatusCode.Unauthenticated)
-            {
-                throw new UnauthenticatedSyncException(token, e);
-            }
-
-            await _store.CompleteRestoreAsync(epoch, anchors, ct).ConfigureAwait(false);
-            Emit(new SyncEvent { Kind = SyncEventKind.Restored, Message = $"epoch {epoch}, {anchors.Count} anchors restored" });
-            foreach (var a in anchors)
-            {
-                Emit(new SyncEvent { Kind = SyncEventKind.AnchorCommitted, Anchor = a, Message = "restored from checkpoint" });
-            }
-
-            return (await _store.GetDeviceAsync(ct).ConfigureAwait(false))!;
-        }
-        finally
-        {
-            _restoreLock.Release();
         }
     }
 

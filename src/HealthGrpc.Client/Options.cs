@@ -110,6 +110,15 @@ public sealed class HealthSyncOptions
     /// <summary>Sent in the Hello. Default "healthgrpc-dotnet/1.0.0".</summary>
     public string SdkVersion { get; init; } = "healthgrpc-dotnet/1.0.0";
 
+    /// <summary>
+    /// The key of the queued payloads at rest (AES-256-GCM; see <see cref="IQueueKeyProvider"/>). Null: payloads are stored
+    /// unencrypted (the files are still owner-only). A store once opened with a key must always be opened with it.
+    /// </summary>
+    public IQueueKeyProvider? QueueKeyProvider { get; init; }
+
+    /// <summary>Where the SDK logs its events (<see cref="SyncEventKind"/>; see the SDK docs for the levels). Null: no logging.</summary>
+    public Microsoft.Extensions.Logging.ILoggerFactory? LoggerFactory { get; init; }
+
     /// <summary>Clock (tests).</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 

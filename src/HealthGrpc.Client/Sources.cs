@@ -37,6 +37,18 @@ public interface ISampleSource
 /// <param name="HasMore">More changes are available after <paramref name="NewAnchor"/>.</param>
 public sealed record SourceChanges(IReadOnlyList<SampleSet> SampleSets, IReadOnlyList<Deletion> Deletions, ByteString NewAnchor, bool HasMore)
 {
+    /// <summary>New packed series (see <see cref="SeriesEncoder"/>); each counts as one item against <c>maxSamples</c>.</summary>
+    public IReadOnlyList<Series> Series { get; init; } = [];
+
+    /// <summary>New waveform chunks (see <see cref="WaveformEncoder"/>); each counts as one item.</summary>
+    public IReadOnlyList<Waveform> Waveforms { get; init; } = [];
+
+    /// <summary>New record versions (last-write-wins by version on the server); each counts as one item.</summary>
+    public IReadOnlyList<Record> Records { get; init; } = [];
+
+    /// <summary>All items: samples, series, waveform chunks, deletions and records.</summary>
+    public int ItemCount => SampleCount + Series.Count + Waveforms.Count + Deletions.Count + Records.Count;
+
     /// <summary>Number of samples in <see cref="SampleSets"/>.</summary>
     public int SampleCount
     {

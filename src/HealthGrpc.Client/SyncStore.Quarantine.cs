@@ -28,10 +28,14 @@ internal sealed partial class SyncStore
                     r.IsDBNull(4) ? null : (RejectReason)r.GetInt64(4),
                     DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(5)),
                     DateTimeOffset.FromUnixTimeMilliseconds(r.IsDBNull(6) ? r.GetInt64(5) : r.GetInt64(6)),
-                    Batch.Parser.ParseFrom((byte[])r.GetValue(7))));
+                    Batch.Parser.ParseFrom(_cipher.Open((byte[])r.GetValue(7)))));
             }
 
             return list;
+        }
+        catch (Exception e) when (StoreFailure.Is(e))
+        {
+            throw StoreFailure.Wrap(e, Path);
         }
         finally
         {

@@ -54,6 +54,10 @@ internal sealed partial class SyncStore
             tx.Commit();
             return new Resolution(committed, quarantined, purged, 0);
         }
+        catch (Exception e) when (StoreFailure.Is(e))
+        {
+            throw StoreFailure.Wrap(e, Path);
+        }
         finally
         {
             _lock.Release();
@@ -99,7 +103,7 @@ internal sealed partial class SyncStore
                 var bytes = rest.ToByteArray();
                 await ExecAsync(_db, tx, """
                     UPDATE batches SET status=0, seq=NULL, payload=$p, bytes=$b, sample_count=$c, anchors=$a, next_attempt_ms=$now WHERE id=$id
-                    """, ct, ("$p", bytes), ("$b", (long)bytes.Length), ("$c", (long)items),
+                    """, ct, ("$p", _cipher.Seal(bytes)), ("$b", (long)bytes.Length), ("$c", (long)items),
                     ("$a", rest.Anchors.Count > 0 ? AnchorsOnly(rest).ToByteArray() : DBNull.Value), ("$now", NowMs), ("$id", id)).ConfigureAwait(false);
             }
             else
@@ -111,6 +115,10 @@ internal sealed partial class SyncStore
             var purged = await PurgeQuarantineAsync(tx, ct).ConfigureAwait(false);
             tx.Commit();
             return new Resolution(committed, quarantined, purged, items);
+        }
+        catch (Exception e) when (StoreFailure.Is(e))
+        {
+            throw StoreFailure.Wrap(e, Path);
         }
         finally
         {
@@ -129,6 +137,10 @@ internal sealed partial class SyncStore
             tx.Commit();
             return resolution;
         }
+        catch (Exception e) when (StoreFailure.Is(e))
+        {
+            throw StoreFailure.Wrap(e, Path);
+        }
         finally
         {
             _lock.Release();
@@ -145,6 +157,10 @@ internal sealed partial class SyncStore
             cmd.Parameters.AddWithValue("$e", error);
             cmd.Parameters.AddWithValue("$id", id);
             return await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false) is long n ? (int)n : 0;
+        }
+        catch (Exception e) when (StoreFailure.Is(e))
+        {
+            throw StoreFailure.Wrap(e, Path);
         }
         finally
         {
@@ -255,7 +271,7 @@ internal sealed partial class SyncStore
             return null;
         }
 
-        return ((SyncTier)r.GetInt64(0), r.GetInt32(1), (byte[])r.GetValue(2), r.IsDBNull(3) ? null : (byte[])r.GetValue(3));
+        return ((SyncTier)r.GetInt64(0), r.GetInt32(1), _cipher.Open((byte[])r.GetValue(2)), r.IsDBNull(3) ? null : (byte[])r.GetValue(3));
     }
 
     private static string Describe(Rejection r) =>

@@ -76,12 +76,17 @@ internal sealed partial class SyncStore : IAsyncDisposable
     private readonly SqliteConnection _db;
     private readonly SemaphoreSlim _lock = new(1, 1);
     private readonly TimeProvider _clock;
+    private readonly PayloadCipher _cipher;
 
-    private SyncStore(SqliteConnection db, TimeProvider clock)
+    private SyncStore(SqliteConnection db, TimeProvider clock, PayloadCipher cipher)
     {
         _db = db;
         _clock = clock;
+        _cipher = cipher;
     }
+
+    /// <summary>True when the queued payloads are encrypted at rest.</summary>
+    public bool EncryptsPayloads => _cipher.Encrypts;
 
     public string Path { get; private init; } = "";
 
@@ -90,12 +95,13 @@ internal sealed partial class SyncStore : IAsyncDisposable
 
     public required QuarantinePolicy Quarantine { get; init; }
 
-    public static async Task<SyncStore> OpenAsync(string path, TimeProvider clock, QuarantinePolicy quarantine, CancellationToken ct)
+    public static async Task<SyncStore> OpenAsync(string path, TimeProvider clock, QuarantinePolicy quarantine, CancellationToken ct, IQueueKeyProvider? keys = null)
     {
         // Opening creates, migrates and checkpoints the file: disk writes, never on the caller's (UI) thread.
         await OffCallerThread.Hop();
         var full = System.IO.Path.GetFullPath(path);
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(full)!);
+        OwnerOnlyFiles.Prepare(full);
         var cs = new SqliteConnectionStringBuilder { DataSource = full, Pooling = false, Mode = SqliteOpenMode.ReadWriteCreate }.ToString();
         var db = new SqliteConnection(cs);
         try
@@ -133,11 +139,18 @@ internal sealed partial class SyncStore : IAsyncDisposable
                   PRIMARY KEY(type, vendor_type));
                 """, ct).ConfigureAwait(false);
             await SyncStoreSchema.MigrateAsync(db, ct).ConfigureAwait(false);
-            return new SyncStore(db, clock) { Path = full, Quarantine = quarantine };
+            var cipher = await PayloadEncryption.OpenAsync(db, full, keys, ct).ConfigureAwait(false);
+            OwnerOnlyFiles.Restrict(full);
+            return new SyncStore(db, clock, cipher) { Path = full, Quarantine = quarantine };
         }
-        catch
+        catch (Exception e)
         {
             await db.DisposeAsync().ConfigureAwait(false);
+            if (StoreFailure.Is(e))
+            {
+                throw StoreFailure.Wrap(e, full);
+            }
+
             throw;
         }
     }
@@ -170,6 +183,10 @@ internal sealed partial class SyncStore : IAsyncDisposable
 
             return accountId;
         }
+        catch (Exception e) when (StoreFailure.Is(e))
+        {
+            throw StoreFailure.Wrap(e, Path);
+        }
         finally
         {
             _lock.Release();
@@ -188,7 +205,11 @@ internal sealed partial class SyncStore : IAsyncDisposable
                 return null;
             }
 
-            return new DeviceRow(id, ulong.Parse(meta["epoch"]), meta["restored"] == "1", ulong.Parse(meta["last_seq"]));
+            return new DeviceRow(id, ulong.Parse(meta["epoch"], CultureInfo.InvariantCulture), meta["restored"] == "1", ulong.Parse(meta["last_seq"], CultureInfo.InvariantCulture));
+        }
+        catch (Exception e) when (StoreFailure.Is(e))
+        {
+            throw StoreFailure.Wrap(e, Path);
         }
         finally
         {
@@ -210,13 +231,17 @@ internal sealed partial class SyncStore : IAsyncDisposable
                 await SetMetaAsync(tx, "epoch", "0", ct).ConfigureAwait(false);
                 await SetMetaAsync(tx, "restored", "0", ct).ConfigureAwait(false);
                 await SetMetaAsync(tx, "last_seq", "0", ct).ConfigureAwait(false);
-                await SetMetaAsync(tx, "created_ms", NowMs.ToString(), ct).ConfigureAwait(false);
+                await SetMetaAsync(tx, "created_ms", NowMs.ToString(CultureInfo.InvariantCulture), ct).ConfigureAwait(false);
                 tx.Commit();
                 return new DeviceRow(deviceId, 0, false, 0);
             }
 
             tx.Commit();
-            return new DeviceRow(existing, ulong.Parse(meta["epoch"]), meta["restored"] == "1", ulong.Parse(meta["last_seq"]));
+            return new DeviceRow(existing, ulong.Parse(meta["epoch"], CultureInfo.InvariantCulture), meta["restored"] == "1", ulong.Parse(meta["last_seq"], CultureInfo.InvariantCulture));
+        }
+        catch (Exception e) when (StoreFailure.Is(e))
+        {
+            throw StoreFailure.Wrap(e, Path);
         }
         finally
         {
@@ -224,14 +249,32 @@ internal sealed partial class SyncStore : IAsyncDisposable
         }
     }
 
-    /// <summary>Finishes the restore of a new store: the new epoch and the server's committed anchors, in one transaction.</summary>
-    public async Task CompleteRestoreAsync(ulong epoch, IEnumerable<SourceAnchor> anchors, CancellationToken ct)
+    /// <summary>
+    /// Finishes the restore of a new store: the new epoch and the server's committed anchors, in one transaction. When
+    /// there are anchors, the anchored batches collected before (read from the beginning, not yet sent: nothing is sent
+    /// before the restore) are deleted with their read positions, so the next collect reads from the restored anchors.
+    /// Returns how many items were deleted.
+    /// </summary>
+    public async Task<int> CompleteRestoreAsync(ulong epoch, IReadOnlyCollection<SourceAnchor> anchors, CancellationToken ct)
     {
         await EnterAsync(ct).ConfigureAwait(false);
         try
         {
             using var tx = _db.BeginTransaction();
             var now = NowMs;
+            var dropped = 0;
+            if (anchors.Count > 0)
+            {
+                using (var count = Command(tx, "SELECT COALESCE(SUM(sample_count),0) FROM batches WHERE status=0 AND anchor_gen IS NOT NULL"))
+                {
+                    dropped = (int)(long)(await count.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
+                }
+
+                await ExecAsync(_db, tx, "DELETE FROM batches WHERE status=0 AND anchor_gen IS NOT NULL", ct).ConfigureAwait(false);
+                await ExecAsync(_db, tx, "DELETE FROM deferred_anchors", ct).ConfigureAwait(false);
+                await ExecAsync(_db, tx, "UPDATE anchors SET enqueued=NULL, enqueued_gen=0", ct).ConfigureAwait(false);
+            }
+
             foreach (var a in anchors)
             {
                 await ExecAsync(_db, tx, """
@@ -241,10 +284,15 @@ internal sealed partial class SyncStore : IAsyncDisposable
                     """, ct, ("$t", (long)a.Type), ("$v", a.VendorType), ("$a", a.Anchor.ToByteArray()), ("$now", now)).ConfigureAwait(false);
             }
 
-            await SetMetaAsync(tx, "epoch", epoch.ToString(), ct).ConfigureAwait(false);
+            await SetMetaAsync(tx, "epoch", epoch.ToString(CultureInfo.InvariantCulture), ct).ConfigureAwait(false);
             await SetMetaAsync(tx, "last_seq", "0", ct).ConfigureAwait(false);
             await SetMetaAsync(tx, "restored", "1", ct).ConfigureAwait(false);
             tx.Commit();
+            return dropped;
+        }
+        catch (Exception e) when (StoreFailure.Is(e))
+        {
+            throw StoreFailure.Wrap(e, Path);
         }
         finally
         {
@@ -259,6 +307,10 @@ internal sealed partial class SyncStore : IAsyncDisposable
         {
             return (await ReadMetaAsync(ct).ConfigureAwait(false)).GetValueOrDefault(key);
         }
+        catch (Exception e) when (StoreFailure.Is(e))
+        {
+            throw StoreFailure.Wrap(e, Path);
+        }
         finally
         {
             _lock.Release();
@@ -270,16 +322,22 @@ internal sealed partial class SyncStore : IAsyncDisposable
     /// <summary>
     /// Stores <paramref name="batches"/> in one transaction (all or nothing) and records the anchors they carry as the
     /// "enqueued" read position. Throws <see cref="QueueFullException"/> when the bounds would be exceeded.
-    /// <paramref name="onCommitted"/> runs after the commit, still under the store lock (before any dispatch can see them).
+    /// <paramref name="onCommitted"/> runs after the commit, still under the store lock (before any dispatch can see them);
+    /// <paramref name="prepare"/> runs first inside the transaction (it may still change the batches, e.g. assign versions).
     /// </summary>
     public async Task<IReadOnlyList<long>> EnqueueAsync(
         IReadOnlyList<(Batch Batch, SyncTier Tier, int Items)> batches, long maxSamples, long maxBytes,
-        Action<IReadOnlyList<long>>? onCommitted, CancellationToken ct)
+        Action<IReadOnlyList<long>>? onCommitted, CancellationToken ct, Func<SqliteTransaction, CancellationToken, Task>? prepare = null)
     {
         await EnterAsync(ct).ConfigureAwait(false);
         try
         {
             using var tx = _db.BeginTransaction();
+            if (prepare is not null)
+            {
+                await prepare(tx, ct).ConfigureAwait(false);
+            }
+
             long queuedSamples = 0, queuedBytes = 0;
             using (var cmd = Command(tx, "SELECT COALESCE(SUM(sample_count),0), COALESCE(SUM(bytes),0) FROM batches WHERE status IN (0,1)"))
             using (var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false))
@@ -333,7 +391,7 @@ internal sealed partial class SyncStore : IAsyncDisposable
                 pCount.Value = (long)items;
                 pBytes.Value = (long)payloads[i].Length;
                 pAnchors.Value = batch.Anchors.Count > 0 ? AnchorsOnly(batch).ToByteArray() : DBNull.Value;
-                pPayload.Value = payloads[i];
+                pPayload.Value = _cipher.Seal(payloads[i]);
                 var id = (long)(await insert.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
                 ids.Add(id);
                 if (anchored)
@@ -357,6 +415,10 @@ internal sealed partial class SyncStore : IAsyncDisposable
             onCommitted?.Invoke(ids);
             return ids;
         }
+        catch (Exception e) when (StoreFailure.Is(e))
+        {
+            throw StoreFailure.Wrap(e, Path);
+        }
         finally
         {
             _lock.Release();
@@ -371,6 +433,10 @@ internal sealed partial class SyncStore : IAsyncDisposable
         {
             using var cmd = Command(null, "SELECT id, seq, tier, payload, sample_count, atomic FROM batches WHERE status=1 ORDER BY seq");
             return await ReadOutgoingAsync(cmd, ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (StoreFailure.Is(e))
+        {
+            throw StoreFailure.Wrap(e, Path);
         }
         finally
         {
@@ -402,7 +468,7 @@ internal sealed partial class SyncStore : IAsyncDisposable
                     return null;
                 }
 
-                (id, tier, items, bytes, payload) = (r.GetInt64(0), r.GetInt64(1), r.GetInt64(2), r.GetInt64(3), (byte[])r.GetValue(4));
+                (id, tier, items, bytes, payload) = (r.GetInt64(0), r.GetInt64(1), r.GetInt64(2), r.GetInt64(3), _cipher.Open((byte[])r.GetValue(4)));
             }
 
             var meta = await ReadMetaAsync(ct, tx).ConfigureAwait(false);
@@ -443,7 +509,7 @@ internal sealed partial class SyncStore : IAsyncDisposable
                     var lastBytes = last.ToByteArray();
                     seq++;
                     await ExecAsync(_db, tx, "UPDATE batches SET status=1, seq=$seq, payload=$p, bytes=$b, sample_count=$c WHERE id=$id", ct,
-                        ("$seq", (long)seq), ("$p", lastBytes), ("$b", (long)lastBytes.Length), ("$c", (long)BatchSplitter.CountItems(last)), ("$id", id)).ConfigureAwait(false);
+                        ("$seq", (long)seq), ("$p", _cipher.Seal(lastBytes)), ("$b", (long)lastBytes.Length), ("$c", (long)BatchSplitter.CountItems(last)), ("$id", id)).ConfigureAwait(false);
                     dispatched.Add(new OutgoingBatch(id, seq, (SyncTier)tier, lastBytes, BatchSplitter.CountItems(last), batch.Atomic));
                     await SetMetaAsync(tx, "last_seq", seq.ToString(CultureInfo.InvariantCulture), ct).ConfigureAwait(false);
                     tx.Commit();
@@ -459,6 +525,10 @@ internal sealed partial class SyncStore : IAsyncDisposable
             var result = (await ReadOutgoingAsync(read, ct).ConfigureAwait(false))[0];
             tx.Commit();
             return new DispatchResult([result], quarantined, []);
+        }
+        catch (Exception e) when (StoreFailure.Is(e))
+        {
+            throw StoreFailure.Wrap(e, Path);
         }
         finally
         {
@@ -479,7 +549,7 @@ internal sealed partial class SyncStore : IAsyncDisposable
         cmd.Parameters.AddWithValue("$seq", seq is { } s ? (long)s : DBNull.Value);
         cmd.Parameters.AddWithValue("$count", (long)BatchSplitter.CountItems(part));
         cmd.Parameters.AddWithValue("$bytes", (long)bytes.Length);
-        cmd.Parameters.AddWithValue("$payload", bytes);
+        cmd.Parameters.AddWithValue("$payload", _cipher.Seal(bytes));
         cmd.Parameters.AddWithValue("$error", (object?)error ?? DBNull.Value);
         cmd.Parameters.AddWithValue("$orig", originalId);
         return (long)(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
@@ -521,13 +591,17 @@ internal sealed partial class SyncStore : IAsyncDisposable
 
             var meta = await ReadMetaAsync(ct, tx).ConfigureAwait(false);
             var maxAssigned = Math.Max(next, (long)hwm);
-            if (ulong.Parse(meta["last_seq"]) != (ulong)maxAssigned)
+            if (ulong.Parse(meta["last_seq"], CultureInfo.InvariantCulture) != (ulong)maxAssigned)
             {
-                await SetMetaAsync(tx, "last_seq", maxAssigned.ToString(), ct).ConfigureAwait(false);
+                await SetMetaAsync(tx, "last_seq", maxAssigned.ToString(CultureInfo.InvariantCulture), ct).ConfigureAwait(false);
             }
 
             tx.Commit();
             return renumbered;
+        }
+        catch (Exception e) when (StoreFailure.Is(e))
+        {
+            throw StoreFailure.Wrap(e, Path);
         }
         finally
         {
@@ -550,6 +624,10 @@ internal sealed partial class SyncStore : IAsyncDisposable
             await ExecAsync(_db, tx, "UPDATE batches SET next_attempt_ms=$n WHERE status IN (0,1)", ct, ("$n", nextAttempt.ToUnixTimeMilliseconds())).ConfigureAwait(false);
             tx.Commit();
         }
+        catch (Exception e) when (StoreFailure.Is(e))
+        {
+            throw StoreFailure.Wrap(e, Path);
+        }
         finally
         {
             _lock.Release();
@@ -563,6 +641,10 @@ internal sealed partial class SyncStore : IAsyncDisposable
         try
         {
             return await ExecAsync(_db, null, "UPDATE batches SET status=0, seq=NULL, attempts=0, hard_failures=0, quarantined_ms=NULL, reject_reason=NULL, next_attempt_ms=$n WHERE status=2", ct, ("$n", NowMs)).ConfigureAwait(false);
+        }
+        catch (Exception e) when (StoreFailure.Is(e))
+        {
+            throw StoreFailure.Wrap(e, Path);
         }
         finally
         {
@@ -597,6 +679,10 @@ internal sealed partial class SyncStore : IAsyncDisposable
 
             return list;
         }
+        catch (Exception e) when (StoreFailure.Is(e))
+        {
+            throw StoreFailure.Wrap(e, Path);
+        }
         finally
         {
             _lock.Release();
@@ -611,7 +697,11 @@ internal sealed partial class SyncStore : IAsyncDisposable
         {
             using var cmd = Command(null, "SELECT payload FROM batches WHERE id=$id");
             cmd.Parameters.AddWithValue("$id", id);
-            return await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false) is byte[] bytes ? Batch.Parser.ParseFrom(bytes) : null;
+            return await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false) is byte[] bytes ? Batch.Parser.ParseFrom(_cipher.Open(bytes)) : null;
+        }
+        catch (Exception e) when (StoreFailure.Is(e))
+        {
+            throw StoreFailure.Wrap(e, Path);
         }
         finally
         {
@@ -639,6 +729,10 @@ internal sealed partial class SyncStore : IAsyncDisposable
             return new QueueCounts(r.GetInt64(0), r.GetInt64(1), r.GetInt64(2), r.GetInt64(3), r.GetInt64(4),
                 r.IsDBNull(5) ? null : DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(5)));
         }
+        catch (Exception e) when (StoreFailure.Is(e))
+        {
+            throw StoreFailure.Wrap(e, Path);
+        }
         finally
         {
             _lock.Release();
@@ -662,6 +756,10 @@ internal sealed partial class SyncStore : IAsyncDisposable
 
             return list;
         }
+        catch (Exception e) when (StoreFailure.Is(e))
+        {
+            throw StoreFailure.Wrap(e, Path);
+        }
         finally
         {
             _lock.Release();
@@ -679,6 +777,10 @@ internal sealed partial class SyncStore : IAsyncDisposable
             cmd.Parameters.AddWithValue("$v", vendorType);
             return await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false) is byte[] bytes ? ByteString.CopyFrom(bytes) : ByteString.Empty;
         }
+        catch (Exception e) when (StoreFailure.Is(e))
+        {
+            throw StoreFailure.Wrap(e, Path);
+        }
         finally
         {
             _lock.Release();
@@ -694,6 +796,10 @@ internal sealed partial class SyncStore : IAsyncDisposable
             using var cmd = Command(null, "PRAGMA integrity_check");
             return (string)(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
         }
+        catch (Exception e) when (StoreFailure.Is(e))
+        {
+            throw StoreFailure.Wrap(e, Path);
+        }
         finally
         {
             _lock.Release();
@@ -706,6 +812,7 @@ internal sealed partial class SyncStore : IAsyncDisposable
         try
         {
             await _db.DisposeAsync().ConfigureAwait(false);
+            _cipher.Dispose();
         }
         finally
         {
@@ -770,13 +877,13 @@ internal sealed partial class SyncStore : IAsyncDisposable
     private Task<int> SetMetaAsync(SqliteTransaction? tx, string key, string value, CancellationToken ct) =>
         ExecAsync(_db, tx, "INSERT INTO meta(key, value) VALUES($k, $v) ON CONFLICT(key) DO UPDATE SET value=excluded.value", ct, ("$k", key), ("$v", value));
 
-    private static async Task<IReadOnlyList<OutgoingBatch>> ReadOutgoingAsync(SqliteCommand cmd, CancellationToken ct)
+    private async Task<IReadOnlyList<OutgoingBatch>> ReadOutgoingAsync(SqliteCommand cmd, CancellationToken ct)
     {
         var list = new List<OutgoingBatch>();
         using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
         while (await r.ReadAsync(ct).ConfigureAwait(false))
         {
-            list.Add(new OutgoingBatch(r.GetInt64(0), (ulong)r.GetInt64(1), (SyncTier)r.GetInt64(2), (byte[])r.GetValue(3), r.GetInt32(4), r.GetInt64(5) != 0));
+            list.Add(new OutgoingBatch(r.GetInt64(0), (ulong)r.GetInt64(1), (SyncTier)r.GetInt64(2), _cipher.Open((byte[])r.GetValue(3)), r.GetInt32(4), r.GetInt64(5) != 0));
         }
 
         return list;

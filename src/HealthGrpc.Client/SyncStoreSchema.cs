@@ -9,25 +9,14 @@ namespace HealthGrpc.Client;
 internal static class SyncStoreSchema
 {
     /// <summary>The version this SDK writes.</summary>
-    public const int Current = 1;
+    public const int Current = 2;
 
-    public static async Task MigrateAsync(SqliteConnection db, CancellationToken ct)
-    {
-        using (var read = db.CreateCommand())
-        {
-            read.CommandText = "PRAGMA user_version";
-            if ((long)(await read.ExecuteScalarAsync(ct).ConfigureAwait(false))! >= Current)
-            {
-                return;
-            }
-        }
-
+    /// <summary>The steps, by the version they produce.</summary>
+    private static readonly (int Version, string Sql)[] Steps =
+    [
         // Version 1: quarantine (reject reason, time), bounded non-transient retries, and anchors that commit only when
         // every earlier anchored batch is delivered or quarantined (anchor_gen orders them; deferred_anchors waits).
-        using var tx = db.BeginTransaction();
-        using var cmd = db.CreateCommand();
-        cmd.Transaction = tx;
-        cmd.CommandText = """
+        (1, """
             ALTER TABLE batches ADD COLUMN reject_reason INTEGER NULL;
             ALTER TABLE batches ADD COLUMN quarantined_ms INTEGER NULL;
             ALTER TABLE batches ADD COLUMN anchor_gen INTEGER NULL;
@@ -37,9 +26,37 @@ internal static class SyncStoreSchema
             CREATE INDEX ix_batches_anchor_gen ON batches(anchor_gen) WHERE anchor_gen IS NOT NULL;
             CREATE INDEX ix_batches_quarantined ON batches(quarantined_ms) WHERE status = 2;
             CREATE TABLE deferred_anchors(gen INTEGER PRIMARY KEY, anchors BLOB NOT NULL);
-            PRAGMA user_version = 1;
-            """;
-        await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-        tx.Commit();
+            """),
+
+        // Version 2: the last version given to each record (type, id) by SaveRecordAsync, so that versions never go
+        // backwards for a record even when the clock does (the server keeps the highest version: last write wins).
+        (2, """
+            CREATE TABLE record_versions(record_type TEXT NOT NULL, record_id TEXT NOT NULL, version INTEGER NOT NULL, PRIMARY KEY(record_type, record_id));
+            """),
+    ];
+
+    public static async Task MigrateAsync(SqliteConnection db, CancellationToken ct)
+    {
+        long version;
+        using (var read = db.CreateCommand())
+        {
+            read.CommandText = "PRAGMA user_version";
+            version = (long)(await read.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
+        }
+
+        foreach (var (target, sql) in Steps)
+        {
+            if (version >= target)
+            {
+                continue;
+            }
+
+            using var tx = db.BeginTransaction();
+            using var cmd = db.CreateCommand();
+            cmd.Transaction = tx;
+            cmd.CommandText = sql + $"PRAGMA user_version = {target.ToString(System.Globalization.CultureInfo.InvariantCulture)};";
+            await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            tx.Commit();
+        }
     }
 }

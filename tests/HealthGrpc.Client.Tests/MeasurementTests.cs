@@ -9,12 +9,15 @@ namespace HealthGrpc.Client.Tests;
 /// <summary>
 /// Drain throughput / memory and tier-1 latency on loopback, printed in the test output. Bounded sizes by default;
 /// set HEALTHGRPC_CLIENT_BENCH_SAMPLES=1000000 for the full backlog. For the drain the server is a child process, so
-/// the memory figures are the client's alone.
+/// the memory figures are the client's alone. Each runs plaintext and with the queue encrypted (AES-256-GCM), back to back
+/// in the same run, so the cost of encryption is read off one machine state.
 /// </summary>
 public sealed class MeasurementTests(ITestOutputHelper output)
 {
-    [Fact]
-    public async Task Drain_Backlog_ReportsSamplesPerSecondAndPeakMemory()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Drain_Backlog_ReportsSamplesPerSecondAndPeakMemory(bool encrypted)
     {
         var total = int.TryParse(Environment.GetEnvironmentVariable("HEALTHGRPC_CLIENT_BENCH_SAMPLES"), out var n) ? n : 100_000;
         var dir = TempDir.Create();
@@ -30,6 +33,7 @@ public sealed class MeasurementTests(ITestOutputHelper output)
             AccessToken = token,
             MaxSamplesPerBatch = 5_000,
             AckTimeout = TimeSpan.FromSeconds(30),
+            QueueKeyProvider = encrypted ? new StaticQueueKeyProvider(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)) : null,
         };
         var client = await HealthSyncClient.OpenAsync(options).WaitAsync(TestClient.Timeout);
         try
@@ -67,6 +71,7 @@ public sealed class MeasurementTests(ITestOutputHelper output)
             watch.Stop();
             await sampling.CancelAsync();
             await sampler.WaitAsync(TimeSpan.FromSeconds(10));
+            output.WriteLine(encrypted ? "queue encrypted (AES-256-GCM):" : "queue in plaintext:");
             output.WriteLine($"enqueue {total:N0} heart-rate samples: {enqueueWatch.Elapsed.TotalSeconds:0.00} s ({total / enqueueWatch.Elapsed.TotalSeconds:N0} samples/s)");
             output.WriteLine($"drain {total:N0} samples: {watch.Elapsed.TotalSeconds:0.00} s = {total / watch.Elapsed.TotalSeconds:N0} samples/s");
             output.WriteLine($"client peak working set above baseline: {(peakWs - baselineWs) / 1048576.0:0.0} MiB; peak managed heap above baseline: {(peakHeap - baselineHeap) / 1048576.0:0.0} MiB (server in its own process)");
@@ -82,11 +87,25 @@ public sealed class MeasurementTests(ITestOutputHelper output)
         Assert.Equal(total, await store.CountSamplesAsync("user-1", CancellationToken.None).WaitAsync(TestClient.Timeout));
     }
 
-    [Fact]
-    public async Task Immediate_EnqueueToAck_Latency()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Immediate_EnqueueToAck_Latency(bool encrypted)
     {
         await using var server = await TestServer.StartAsync();
-        var (client, _) = await TestClient.OpenAsync(TestClient.Options(server.Address, Path.Combine(server.Directory, "client.db"), server.Token));
+        var o = TestClient.Options(server.Address, Path.Combine(server.Directory, "client.db"), server.Token);
+        var options = new HealthSyncOptions
+        {
+            ServerAddress = o.ServerAddress,
+            DatabasePath = o.DatabasePath,
+            AccessToken = o.AccessToken,
+            AckTimeout = o.AckTimeout,
+            RetryBaseDelay = o.RetryBaseDelay,
+            RetryMaxDelay = o.RetryMaxDelay,
+            IdleTimeout = o.IdleTimeout,
+            QueueKeyProvider = encrypted ? new StaticQueueKeyProvider(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)) : null,
+        };
+        var (client, _) = await TestClient.OpenAsync(options);
         await using (client)
         {
             const int warmup = 20, count = 300;
@@ -105,7 +124,7 @@ public sealed class MeasurementTests(ITestOutputHelper output)
 
             latencies.Sort();
             double P(double q) => latencies[(int)Math.Min(latencies.Count - 1, Math.Ceiling(q * latencies.Count) - 1)];
-            output.WriteLine($"tier-1 EnqueueAsync→ack on loopback, {count} sequential sends: p50 {P(0.50):0.00} ms, p90 {P(0.90):0.00} ms, p99 {P(0.99):0.00} ms, max {latencies[^1]:0.00} ms");
+            output.WriteLine($"{(encrypted ? "encrypted" : "plaintext")} queue: tier-1 EnqueueAsync→ack on loopback, {count} sequential sends: p50 {P(0.50):0.00} ms, p90 {P(0.90):0.00} ms, p99 {P(0.99):0.00} ms, max {latencies[^1]:0.00} ms");
             Assert.Equal(warmup + count, await server.CountSamplesAsync());
         }
     }
