@@ -52,7 +52,8 @@ public static class ServerHost
 
         // Registered through a factory so the container owns it: disposing the host drains the writer (graceful stop).
         builder.Services.AddSingleton<IHealthStore>(_ => store);
-        builder.Services.AddSingleton<IGrantStore>(store);
+        // Sharing (grants, share codes, the audit log) where the store keeps grants; elsewhere no grant exists.
+        builder.Services.AddSingleton(store as IGrantStore ?? new NoGrantStore(builder.Configuration["Storage:Provider"] ?? StoreProviders.Sqlite));
         builder.Services.AddSingleton(limits);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<IngestBudget>();
