@@ -12,6 +12,10 @@
 
 const { grpc, loadContract, decodeStatusDetails, encodeStatusDetails, errorDetailOf, SyncStream, unary, uuid, parseArgs, STATUS_DETAILS_TRAILER } = require('./common');
 
+// ErrorDetail's quota fields (set only with ERROR_REASON_QUOTA_EXCEEDED), as decoded with defaults: every other
+// reason must leave them unset.
+const NO_QUOTA = { quota: '', quota_limit: '0', quota_usage: '0' };
+
 const STEP_MS = 15000;
 const CALL_DEADLINE_MS = 20000;
 const SABOTAGE = Number(process.env.HEALTHGRPC_VENDOR_SABOTAGE || 0);
@@ -265,12 +269,12 @@ async function gapScenario(ctx, withDetail) {
   ctx.check(error, 'a batch_seq gap ends the stream with an error');
   ctx.eq(grpc.status[error.code], 'FAILED_PRECONDITION', 'Sync gap status');
   if (withDetail) {
-    ctx.eq(errorDetailOf(error), { reason: 'ERROR_REASON_SEQUENCE_GAP', high_water_mark: '1', current_epoch: '0' }, 'Sync gap ErrorDetail');
+    ctx.eq(errorDetailOf(error), { reason: 'ERROR_REASON_SEQUENCE_GAP', high_water_mark: '1', current_epoch: '0', ...NO_QUOTA }, 'Sync gap ErrorDetail');
   }
 
   const unaryGap = ctx.failed(await ctx.upload(device, 1, batch(5, { sample_sets: [hrSet([hr(2000, 72)])] })), grpc.status.FAILED_PRECONDITION, 'Upload gap');
   if (withDetail) {
-    ctx.eq(errorDetailOf(unaryGap), { reason: 'ERROR_REASON_SEQUENCE_GAP', high_water_mark: '1', current_epoch: '0' }, 'Upload gap ErrorDetail');
+    ctx.eq(errorDetailOf(unaryGap), { reason: 'ERROR_REASON_SEQUENCE_GAP', high_water_mark: '1', current_epoch: '0', ...NO_QUOTA }, 'Upload gap ErrorDetail');
   }
 
   const cp = ctx.ok(await ctx.checkpoint(device), 'GetCheckpoint');
@@ -319,7 +323,7 @@ async function fenceScenario(ctx, withDetail) {
   const fencedUpload = ctx.failed(await ctx.upload(device, 1, batch(2, { sample_sets: [hrSet([hr(3000, 73)])] })), grpc.status.FAILED_PRECONDITION, 'Upload of the old epoch');
   if (withDetail) {
     // The high-water mark is the call's epoch's (epoch 1 committed batch 1), current_epoch the newest.
-    const expected = { reason: 'ERROR_REASON_EPOCH_FENCED', high_water_mark: '1', current_epoch: '2' };
+    const expected = { reason: 'ERROR_REASON_EPOCH_FENCED', high_water_mark: '1', current_epoch: '2', ...NO_QUOTA };
     ctx.eq(errorDetailOf(fencedStream), expected, 'ErrorDetail of the fenced stream');
     ctx.eq(errorDetailOf(fencedHello), expected, 'ErrorDetail of the fenced Hello');
     ctx.eq(errorDetailOf(fencedUpload), expected, 'ErrorDetail of the fenced Upload');
@@ -483,7 +487,7 @@ cases.unauthenticated = async (ctx) => {
 cases.status_details_decoder = async (ctx) => {
   const bytes = encodeStatusDetails(9, 'gap', { reason: 'ERROR_REASON_SEQUENCE_GAP', high_water_mark: '18446744073709551615', current_epoch: '7' });
   const decoded = decodeStatusDetails(bytes);
-  ctx.eq(decoded, { code: 9, message: 'gap', detail: { reason: 'ERROR_REASON_SEQUENCE_GAP', high_water_mark: '18446744073709551615', current_epoch: '7' } }, 'round trip');
+  ctx.eq(decoded, { code: 9, message: 'gap', detail: { reason: 'ERROR_REASON_SEQUENCE_GAP', high_water_mark: '18446744073709551615', current_epoch: '7', ...NO_QUOTA } }, 'round trip');
   const md = new grpc.Metadata();
   md.set(STATUS_DETAILS_TRAILER, bytes);
   ctx.eq(errorDetailOf({ code: 9, metadata: md }).reason, 'ERROR_REASON_SEQUENCE_GAP', 'read from grpc-js metadata');

@@ -36,7 +36,7 @@ internal sealed class SqliteAccounts(string path, TimeSpan busyTimeout)
     private const string TokenColumns = $"{TokenIdSql}, u.user_id, t.created_ms, t.expires_ms, t.revoked_ms";
 
     private readonly string _readConnectionString = SqliteSchema.ReaderConnectionString(path, busyTimeout);
-    private readonly string _writeConnectionString = SqliteSchema.WriterConnectionString(path, busyTimeout);
+    private readonly SqliteShortWrite _writes = new(SqliteSchema.WriterConnectionString(path, busyTimeout));
 
     public Task<UserAccount?> FindUserAsync(string userId, CancellationToken ct)
     {
@@ -64,7 +64,7 @@ internal sealed class SqliteAccounts(string path, TimeSpan busyTimeout)
     public Task<bool> DisableUserAsync(string userId, CancellationToken ct)
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);
-        return Task.FromResult(Write(connection =>
+        return _writes.RunAsync(connection =>
         {
             using var exists = Command(connection, "SELECT COUNT(*) FROM users WHERE user_id = $u", ("$u", userId));
             if (Convert.ToInt64(exists.ExecuteScalar(), CultureInfo.InvariantCulture) == 0)
@@ -76,7 +76,7 @@ internal sealed class SqliteAccounts(string path, TimeSpan busyTimeout)
                 ("$t", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()), ("$u", userId));
             disable.ExecuteNonQuery();
             return true;
-        }, ct));
+        }, ct);
     }
 
     public Task<TokenInfo?> IssueTokenAsync(string userId, ReadOnlyMemory<byte> tokenHash, DateTimeOffset? expiresAt, CancellationToken ct)
@@ -89,7 +89,7 @@ internal sealed class SqliteAccounts(string path, TimeSpan busyTimeout)
 
         var hash = tokenHash.ToArray();
         var now = DateTimeOffset.UtcNow;
-        return Task.FromResult(Write(connection =>
+        return _writes.RunAsync(connection =>
         {
             using var insert = Command(
                 connection,
@@ -99,7 +99,7 @@ internal sealed class SqliteAccounts(string path, TimeSpan busyTimeout)
                 """,
                 ("$h", hash), ("$t", now.ToUnixTimeMilliseconds()), ("$x", expiresAt?.ToUnixTimeMilliseconds()), ("$u", userId));
             return insert.ExecuteNonQuery() == 0 ? null : FindToken(connection, hash);
-        }, ct));
+        }, ct);
     }
 
     public Task<IReadOnlyList<TokenInfo>> ListTokensAsync(string? userId, CancellationToken ct)
@@ -123,7 +123,7 @@ internal sealed class SqliteAccounts(string path, TimeSpan busyTimeout)
     {
         ArgumentException.ThrowIfNullOrEmpty(tokenId);
         var id = tokenId.Trim().ToLowerInvariant();
-        return Task.FromResult(Write(connection =>
+        return _writes.RunAsync(connection =>
         {
             using var find = Command(connection, $"SELECT t.token_hash, t.revoked_ms FROM tokens t WHERE {TokenIdSql} = $id", ("$id", id));
             var matches = new List<(byte[] Hash, bool Revoked)>();
@@ -149,7 +149,7 @@ internal sealed class SqliteAccounts(string path, TimeSpan busyTimeout)
                 ("$t", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()), ("$h", matches[0].Hash));
             revoke.ExecuteNonQuery();
             return TokenRevocation.Revoked;
-        }, ct));
+        }, ct);
     }
 
     public Task<Credential?> FindCredentialAsync(ReadOnlyMemory<byte> tokenHash, CancellationToken ct)
@@ -195,33 +195,6 @@ internal sealed class SqliteAccounts(string path, TimeSpan busyTimeout)
 
     private static DateTimeOffset? Time(SqliteDataReader reader, int ordinal) =>
         reader.IsDBNull(ordinal) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(ordinal));
-
-    /// <summary>
-    /// Runs <paramref name="work"/> in one IMMEDIATE transaction (the write lock taken first, so two writers never
-    /// deadlock upgrading) on a fresh connection. Plain BEGIN/COMMIT statements, so the commands need no transaction object.
-    /// </summary>
-    private T Write<T>(Func<SqliteConnection, T> work, CancellationToken ct)
-    {
-        using var connection = Open(_writeConnectionString, ct);
-        Execute(connection, "BEGIN IMMEDIATE");
-        try
-        {
-            var result = work(connection);
-            Execute(connection, "COMMIT");
-            return result;
-        }
-        catch
-        {
-            Execute(connection, "ROLLBACK");
-            throw;
-        }
-    }
-
-    private static void Execute(SqliteConnection connection, string sql)
-    {
-        using var command = Command(connection, sql);
-        command.ExecuteNonQuery();
-    }
 
     private static SqliteConnection Open(string connectionString, CancellationToken ct)
     {
