@@ -25,6 +25,9 @@ internal static class QueryFields
         return (from, to);
     }
 
+    /// <summary>A required instant as Unix milliseconds (nanos truncated), named <paramref name="field"/> in errors.</summary>
+    public static long RequiredInstant(Timestamp? timestamp, string field) => Instant(timestamp, field);
+
     private static long Instant(Timestamp? timestamp, string field)
     {
         if (timestamp is null)
