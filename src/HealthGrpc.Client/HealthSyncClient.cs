@@ -387,12 +387,16 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
 
     /// <summary>
     /// Tier 3 drain (app in the foreground, network back): collects the sources, optionally enqueues the 24 h catch-up
-    /// re-read, starts the engine and waits until nothing is pending (failed batches excepted) or the token fires.
+    /// re-read, starts the engine and waits until nothing is pending (failed batches excepted) or the token fires. When
+    /// the last complete drain is <see cref="HealthSyncOptions.ReconciliationInterval"/> (48 h) old or older, it then
+    /// reconciles (<see cref="ReconcileAsync"/>) and drains what that enqueued; a reconciliation the server cannot answer
+    /// is reported as <see cref="SyncEventKind.ReconciliationFailed"/>, not thrown.
     /// </summary>
     /// <exception cref="SyncStoppedException">The app stopped the engine (<see cref="StopAsync"/>): call <see cref="Start"/> first.</exception>
     public async Task<SyncStatus> DrainAsync(bool includeCatchUp = true, CancellationToken cancellationToken = default)
     {
         ThrowIfStopped();
+        var reconcile = await ReconciliationDueAsync(cancellationToken).ConfigureAwait(false);
         await CollectAsync(cancellationToken).ConfigureAwait(false);
         if (includeCatchUp)
         {
@@ -400,6 +404,12 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
         }
 
         await WaitUntilDrainedAsync(cancellationToken).ConfigureAwait(false);
+        if (reconcile)
+        {
+            await ReconcileInDrainAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await _store.RecordCompleteSyncAsync(_options.TimeProvider.GetUtcNow(), cancellationToken).ConfigureAwait(false);
         return await GetStatusAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -461,6 +471,7 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
             LastSuccessfulSync = lastSync is null ? null : DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(lastSync, CultureInfo.InvariantCulture)),
             CommittedAnchors = anchors,
             LastError = _lastError,
+            LastReconciliation = await _store.GetLastReconciliationAsync(cancellationToken).ConfigureAwait(false),
         };
     }
 
@@ -652,6 +663,8 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
     private sealed class Connection(GrpcChannel channel) : IDisposable
     {
         public SyncService.SyncServiceClient Client { get; } = new(channel);
+
+        public QueryService.QueryServiceClient Query { get; } = new(channel);
 
         public static Connection Create(HealthSyncOptions options)
         {

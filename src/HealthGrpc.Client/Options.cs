@@ -71,6 +71,16 @@ public sealed class HealthSyncOptions
     /// <summary>Window of the tier-3 catch-up re-read. Default 24 h.</summary>
     public TimeSpan CatchUpWindow { get; init; } = TimeSpan.FromHours(24);
 
+    /// <summary>
+    /// <see cref="HealthSyncClient.DrainAsync"/> reconciles (<see cref="HealthSyncClient.ReconcileAsync"/>) when the last
+    /// complete drain (or, before the first one, the creation of the store) is at least this old. Default 48 h;
+    /// <see cref="Timeout.InfiniteTimeSpan"/>: only on demand.
+    /// </summary>
+    public TimeSpan ReconciliationInterval { get; init; } = TimeSpan.FromHours(48);
+
+    /// <summary>UTC days a reconciliation compares, today included, 1..92. Default 14.</summary>
+    public int ReconciliationDays { get; init; } = 14;
+
     /// <summary>Delays before each tier-1 try (the first is usually zero). Default 0 s, 1 s, 3 s.</summary>
     public IReadOnlyList<TimeSpan> ImmediateRetryDelays { get; init; } = [TimeSpan.Zero, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(3)];
 

@@ -75,6 +75,12 @@ public enum SyncEventKind
 
     /// <summary>This installation was fenced by a newer epoch of the device.</summary>
     Fenced,
+
+    /// <summary>A reconciliation compared the sources with the server (<see cref="SyncEvent.Reconciliation"/>; <see cref="SyncEvent.SampleCount"/> samples enqueued again).</summary>
+    Reconciled,
+
+    /// <summary>The automatic reconciliation of a drain could not ask the server (<see cref="SyncEvent.Error"/>); the drain itself completed.</summary>
+    ReconciliationFailed,
 }
 
 /// <summary>Something a UI may show. Raised on the engine's thread: handlers must return quickly.</summary>
@@ -115,6 +121,9 @@ public sealed record SyncEvent
 
     /// <summary>The error, if any.</summary>
     public Exception? Error { get; init; }
+
+    /// <summary>The outcome of a reconciliation (<see cref="SyncEventKind.Reconciled"/>).</summary>
+    public ReconciliationResult? Reconciliation { get; init; }
 }
 
 /// <summary>A snapshot of the SDK's state for a UI.</summary>
@@ -155,6 +164,9 @@ public sealed record SyncStatus
 
     /// <summary>The last error of the engine, if the last attempt failed.</summary>
     public string? LastError { get; init; }
+
+    /// <summary>The counts of the last reconciliation (kept across restarts); null when none ran on this store.</summary>
+    public ReconciliationSummary? LastReconciliation { get; init; }
 }
 
 /// <summary>The outcome of an enqueue.</summary>

@@ -101,3 +101,31 @@ public sealed class InstallationFencedException : HealthSyncException
     {
     }
 }
+
+/// <summary>
+/// A reconciliation (<see cref="HealthSyncClient.ReconcileAsync"/>) could not ask the server what it holds: nothing was
+/// compared or enqueued. <see cref="StatusCode"/> is the server's status (e.g. UNIMPLEMENTED on a store without daily
+/// digests, UNAVAILABLE when unreachable).
+/// </summary>
+public sealed class ReconciliationException : HealthSyncException
+{
+    /// <summary>Creates the exception.</summary>
+    public ReconciliationException()
+    {
+    }
+
+    /// <summary>Creates the exception with a message.</summary>
+    public ReconciliationException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates the exception with a message and its cause.</summary>
+    public ReconciliationException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+
+    /// <summary>The server's status, when it answered one.</summary>
+    public Grpc.Core.StatusCode? StatusCode { get; init; }
+}
