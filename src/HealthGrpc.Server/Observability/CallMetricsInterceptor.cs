@@ -17,6 +17,7 @@ internal sealed class CallMetricsInterceptor(ServerMetrics metrics) : Intercepto
     {
         "/healthgrpc.v1.QueryService/ReadSamples",
         "/healthgrpc.v1.QueryService/GetAggregates",
+        "/healthgrpc.v1.QueryService/GetDailyDigest",
         "/healthgrpc.v1.ChangeFeedService/Changes",
     };
 
