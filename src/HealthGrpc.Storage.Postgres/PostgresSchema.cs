@@ -215,6 +215,9 @@ public static class PostgresSchema
                 probed_ms bigint NOT NULL
             );
             """),
+        new(2, "grants", PgGrants.MigrationSql),
+        new(3, "quotas", PgUsage.MigrationSql),
+        new(4, "retention", PgRetention.MigrationSql),
     ];
 
     /// <summary>The newest schema version.</summary>
