@@ -52,8 +52,9 @@ public static class ServerHost
 
         // Registered through a factory so the container owns it: disposing the host drains the writer (graceful stop).
         builder.Services.AddSingleton<IHealthStore>(_ => store);
-        // Sharing (grants, share codes, the audit log) where the store keeps grants; elsewhere no grant exists.
-        builder.Services.AddSingleton(store as IGrantStore ?? new NoGrantStore(builder.Configuration["Storage:Provider"] ?? StoreProviders.Sqlite));
+        // Sharing (grants, share codes, the audit log): every provider keeps grants.
+        builder.Services.AddSingleton(store as IGrantStore ?? throw new InvalidOperationException(
+            $"Storage:Provider '{builder.Configuration["Storage:Provider"]}' opened a store that keeps no sharing grants (IGrantStore); the server needs one."));
         builder.Services.AddSingleton(limits);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<IngestBudget>();

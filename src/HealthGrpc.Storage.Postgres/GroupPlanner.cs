@@ -2,7 +2,7 @@ namespace HealthGrpc.Storage.Postgres;
 
 /// <summary>
 /// Decides, in memory and in queue order, what every batch of a group does: the same rules as the SQLite writer
-/// (batch_seq and epochs, tombstones first, per-sample dedup by (user, uuid), sync_identifier versions, records by
+/// (batch_seq and epochs, tombstones and retention horizons first, per-sample dedup by (user, uuid), sync_identifier versions, records by
 /// version, one change sequence per stored item) applied to the <see cref="StoredState"/> the group read under its
 /// user locks, overlaid with what earlier batches of the group did. Nothing touches the database here, so a batch whose
 /// <see cref="IngestBatch.EncodeAck"/> throws is dropped and the group planned again without it.
@@ -217,7 +217,7 @@ internal sealed class GroupPlanner
         foreach (var sample in samples)
         {
             var key = (_userRef, sample.Uuid);
-            if (_tombstones.Contains(key))
+            if (_tombstones.Contains(key) || _state.IsPurged(sample.Type, sample.StartUnixMs))
             {
                 _ignoredDeleted++;
                 continue;
@@ -304,7 +304,7 @@ internal sealed class GroupPlanner
         foreach (var item in series)
         {
             var key = (_userRef, item.Uuid);
-            if (_tombstones.Contains(key))
+            if (_tombstones.Contains(key) || _state.IsPurged(item.Type, item.StartUnixMs))
             {
                 _ignoredDeleted++;
             }
@@ -328,7 +328,7 @@ internal sealed class GroupPlanner
         foreach (var item in waveforms)
         {
             var key = (_userRef, item.Uuid);
-            if (_tombstones.Contains(key))
+            if (_tombstones.Contains(key) || _state.IsPurged(item.Type, item.StartUnixMs))
             {
                 _ignoredDeleted++;
                 continue;

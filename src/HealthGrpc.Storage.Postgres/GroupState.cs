@@ -44,4 +44,10 @@ internal sealed class StoredState
     public Dictionary<(long UserRef, Guid Uuid), HashSet<uint>> WaveformChunks { get; } = [];
 
     public Dictionary<(long UserRef, string RecordType, string RecordId), ulong> RecordVersions { get; } = [];
+
+    /// <summary>Per type, the time before which retention purged raw items (read after the locks: a purge holds them too).</summary>
+    public Dictionary<int, long> RetentionHorizons { get; } = [];
+
+    /// <summary>True when an item of <paramref name="type"/> starting at <paramref name="startMs"/> lies in a purged range (not stored again).</summary>
+    public bool IsPurged(int type, long startMs) => RetentionHorizons.TryGetValue(type, out var before) && startMs < before;
 }

@@ -192,7 +192,4 @@ internal sealed class PgAccounts(NpgsqlDataSource dataSource)
 
     private static TokenInfo ReadToken(NpgsqlDataReader reader) =>
         new(reader.GetString(0), reader.GetString(1), Time(reader, 2)!.Value, Time(reader, 3), Time(reader, 4));
-
-    private static DateTimeOffset? Time(NpgsqlDataReader reader, int ordinal) =>
-        reader.IsDBNull(ordinal) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(ordinal));
 }

@@ -55,6 +55,8 @@ internal static class PgGroupReader
             """,
             Array("users", NpgsqlDbType.Bigint, keys.RecordUsers), Array("types", NpgsqlDbType.Text, keys.RecordTypes),
             Array("ids", NpgsqlDbType.Text, keys.RecordIds)));
+        // A handful of rows (one per type with retention); after the locks, so a purge that held one has committed its horizon.
+        batch.BatchCommands.Add(Command("SELECT type, purged_before_ms FROM retention_horizons"));
 
         await using var reader = await batch.ExecuteReaderAsync(ct).ConfigureAwait(false);
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
@@ -121,6 +123,12 @@ internal static class PgGroupReader
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
         {
             state.RecordVersions[(reader.GetInt64(0), reader.GetString(1), reader.GetString(2))] = unchecked((ulong)reader.GetInt64(3));
+        }
+
+        await reader.NextResultAsync(ct).ConfigureAwait(false);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            state.RetentionHorizons[reader.GetInt32(0)] = reader.GetInt64(1);
         }
 
         return state;

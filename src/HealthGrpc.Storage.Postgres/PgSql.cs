@@ -31,4 +31,8 @@ internal static class PgSql
 
     public static NpgsqlParameter Array<T>(string name, NpgsqlDbType elementType, List<T> values) =>
         Array(name, elementType, values.ToArray());
+
+    /// <summary>A nullable unix-ms column as a time.</summary>
+    public static DateTimeOffset? Time(NpgsqlDataReader reader, int ordinal) =>
+        reader.IsDBNull(ordinal) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(ordinal));
 }

@@ -13,7 +13,7 @@ namespace HealthGrpc.Storage.Postgres;
 /// on, so commits of a user become visible in change-sequence order. Reads use pooled connections and repeatable-read
 /// snapshots; other instances' commits arrive through LISTEN/NOTIFY. See src/HealthGrpc.Storage/README.md.
 /// </summary>
-public sealed class PostgresHealthStore : IHealthStore
+public sealed partial class PostgresHealthStore : IHealthStore
 {
     private readonly NpgsqlDataSource _dataSource;
     private readonly PostgresStoreOptions _options;
@@ -22,6 +22,8 @@ public sealed class PostgresHealthStore : IHealthStore
     private readonly PgWriterConnection _writer;
     private readonly PgLookups _lookups = new();
     private readonly PgAccounts _accounts;
+    private readonly PgGrants _grants;
+    private readonly PgUsage _usage;
     private PgChangeListener? _listener;
     private int _disposed;
 
@@ -30,6 +32,8 @@ public sealed class PostgresHealthStore : IHealthStore
         _dataSource = dataSource;
         _options = options;
         _accounts = new PgAccounts(dataSource);
+        _grants = new PgGrants(dataSource);
+        _usage = new PgUsage(dataSource);
         _writer = new PgWriterConnection(dataSource);
         _queue = Channel.CreateBounded<PgWorkItem>(new BoundedChannelOptions(Math.Max(1, options.GroupCommit.QueueCapacity))
         {
@@ -191,11 +195,38 @@ public sealed class PostgresHealthStore : IHealthStore
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
             await CollectAsync(reader, group).ConfigureAwait(false);
+            await ExecuteInOrderAsync(group).ConfigureAwait(false);
+            group.Clear();
+        }
+    }
+
+    /// <summary>
+    /// Commits the collected items in queue order: consecutive batches and probes as one group, each retention call as a
+    /// transaction of its own between them (so a batch queued after a purge batch commits before the next one).
+    /// </summary>
+    private async Task ExecuteInOrderAsync(List<PgWorkItem> collected)
+    {
+        var group = new List<PgWorkItem>();
+        foreach (var item in collected)
+        {
+            if (item is not IRetentionWork retention)
+            {
+                group.Add(item);
+                continue;
+            }
+
             if (group.Count > 0)
             {
                 await PgGroupCommit.ExecuteAsync(_writer, group, ChangeNotifications).ConfigureAwait(false);
-                group.Clear();
+                group = [];
             }
+
+            await retention.ExecuteAsync(_writer).ConfigureAwait(false);
+        }
+
+        if (group.Count > 0)
+        {
+            await PgGroupCommit.ExecuteAsync(_writer, group, ChangeNotifications).ConfigureAwait(false);
         }
     }
 
@@ -272,13 +303,6 @@ public sealed class PostgresHealthStore : IHealthStore
 
     public Task<long> GetChangeSequenceAsync(string userId, CancellationToken ct) =>
         ScalarAsync("SELECT COALESCE((SELECT change_seq FROM users WHERE user_id = @u), 0)", userId, ct);
-
-    /// <summary>0: nothing is purged from the feed yet (retention will move the floor).</summary>
-    public Task<long> GetChangeFloorAsync(string userId, CancellationToken ct)
-    {
-        ct.ThrowIfCancellationRequested();
-        return Task.FromResult(0L);
-    }
 
     public Task<long> CountSamplesAsync(string userId, CancellationToken ct) =>
         ScalarAsync("SELECT COUNT(*) FROM samples WHERE user_ref = (SELECT id FROM users WHERE user_id = @u)", userId, ct);

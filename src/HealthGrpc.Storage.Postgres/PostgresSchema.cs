@@ -215,6 +215,9 @@ public static class PostgresSchema
                 probed_ms bigint NOT NULL
             );
             """),
+        new(2, "grants", PgGrants.MigrationSql),
+        new(3, "quotas", PgUsage.MigrationSql),
+        new(4, "retention", PgRetention.MigrationSql),
     ];
 
     /// <summary>The newest schema version.</summary>
@@ -224,12 +227,16 @@ public static class PostgresSchema
     public static async Task<int> CurrentVersionAsync(NpgsqlConnection connection, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(connection);
-        await using var command = new NpgsqlCommand(
-            """
-            SELECT CASE WHEN to_regclass('schema_migrations') IS NULL THEN 0
-                        ELSE (SELECT COALESCE(MAX(version), 0) FROM schema_migrations) END
-            """,
-            connection);
+        // Two statements: a reference to a missing table fails at parse time, even in a CASE branch never taken.
+        await using (var exists = new NpgsqlCommand("SELECT to_regclass('schema_migrations') IS NOT NULL", connection))
+        {
+            if (!(bool)(await exists.ExecuteScalarAsync(ct).ConfigureAwait(false))!)
+            {
+                return 0;
+            }
+        }
+
+        await using var command = new NpgsqlCommand("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", connection);
         return Convert.ToInt32(await command.ExecuteScalarAsync(ct).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
     }
 

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using HealthGrpc.Storage.Tests;
 
 namespace HealthGrpc.Storage.Postgres.Tests;
@@ -6,24 +5,11 @@ namespace HealthGrpc.Storage.Postgres.Tests;
 /// <summary>The store contract on a real PostgreSQL (a schema per store).</summary>
 public sealed class PostgresHealthStoreTests : HealthStoreContract
 {
-    private readonly ConcurrentDictionary<IHealthStore, string> _connectionStrings = new();
+    private readonly ReopenableStores _stores = new();
 
-    protected override async Task<IHealthStore> CreateStoreAsync()
-    {
-        var connectionString = await PostgresTestDatabase.NewSchemaAsync();
-        var store = await PostgresHealthStore.OpenAsync(connectionString, PostgresTestDatabase.Options);
-        _connectionStrings[store] = connectionString;
-        return store;
-    }
+    protected override Task<IHealthStore> CreateStoreAsync() => _stores.CreateAsync();
 
-    protected override async Task<IHealthStore> ReopenAsync(IHealthStore store)
-    {
-        var connectionString = _connectionStrings[store];
-        await store.DisposeAsync();
-        var reopened = await PostgresHealthStore.OpenAsync(connectionString, PostgresTestDatabase.Options);
-        _connectionStrings[reopened] = connectionString;
-        return reopened;
-    }
+    protected override Task<IHealthStore> ReopenAsync(IHealthStore store) => _stores.ReopenAsync(store);
 }
 
 /// <summary>The account contract on a real PostgreSQL.</summary>

@@ -35,11 +35,7 @@ internal static class UserCommands
             await store.CreateUserAsync(id, ct);
             if (quotas.AnyGiven(parse))
             {
-                if (store is not Storage.IQuotaStore quotaStore)
-                {
-                    return Terminal.Fail($"quota options need a store that keeps quotas (sqlite); {session.Path} does not yet.");
-                }
-
+                var quotaStore = session.Quotas;
                 var current = await quotaStore.GetQuotaOverrideAsync(id, ct) ?? new Storage.QuotaOverride(null, null, null);
                 await quotaStore.SetQuotaOverrideAsync(id, quotas.Apply(parse, current), ct);
             }

@@ -28,10 +28,11 @@ internal static class UserQuotaCommand
         command.SetAction(async (parse, ct) =>
         {
             var id = parse.GetValue(userId)!;
-            await using var store = await StoreSession.OpenAsync(StoreLocation.Resolve(parse), create: false, ct);
+            await using var session = await StoreSession.OpenAsync(parse, create: false, ct);
+            var store = session.Quotas;
             if (await store.GetQuotaOverrideAsync(id, ct) is not { } current)
             {
-                return Terminal.Fail($"no user '{id}' in {store.Path}.");
+                return Terminal.Fail($"no user '{id}' in {session.Path}.");
             }
 
             if (quotas.AnyGiven(parse))

@@ -21,8 +21,13 @@ internal static class DbCommands
     private static Command Migrate()
     {
         var command = new Command("migrate", "Apply the missing schema migrations (serve does this on start too); creates the store if missing") { Terminal.JsonOption };
-        command.SetAction(parse =>
+        command.SetAction(async (parse, ct) =>
         {
+            if (IsPostgres(parse))
+            {
+                return await PostgresDbCommands.MigrateAsync(StoreLocation.ResolveConnectionString(parse), parse.GetValue(Terminal.JsonOption), ct);
+            }
+
             var path = StoreLocation.Resolve(parse);
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
             var applied = SqliteDatabaseInfo.Migrate(path, BusyTimeout);
@@ -43,9 +48,14 @@ internal static class DbCommands
 
     private static Command Check()
     {
-        var command = new Command("check", "Schema version (current/latest) and PRAGMA integrity_check; exit code 1 when the file is damaged or newer than this build") { Terminal.JsonOption };
-        command.SetAction(parse =>
+        var command = new Command("check", "Schema version (current/latest) and PRAGMA integrity_check (postgres: migrations, tables, durable commits); exit code 1 when damaged or newer than this build") { Terminal.JsonOption };
+        command.SetAction(async (parse, ct) =>
         {
+            if (IsPostgres(parse))
+            {
+                return await PostgresDbCommands.CheckAsync(StoreLocation.ResolveConnectionString(parse), parse.GetValue(Terminal.JsonOption), ct);
+            }
+
             var path = StoreLocation.Resolve(parse);
             var version = SqliteDatabaseInfo.SchemaVersion(path);
             var problems = SqliteDatabaseInfo.CheckIntegrity(path);
@@ -72,9 +82,14 @@ internal static class DbCommands
 
     private static Command Stats()
     {
-        var command = new Command("stats", "Row counts per table, page counts and sizes of the file and its WAL (per-table bytes where SQLite has dbstat)") { Terminal.JsonOption };
-        command.SetAction(parse =>
+        var command = new Command("stats", "Row counts per table, page counts and sizes of the file and its WAL (per-table bytes where SQLite has dbstat; postgres: per-table and database bytes)") { Terminal.JsonOption };
+        command.SetAction(async (parse, ct) =>
         {
+            if (IsPostgres(parse))
+            {
+                return await PostgresDbCommands.StatsAsync(StoreLocation.ResolveConnectionString(parse), parse.GetValue(Terminal.JsonOption), ct);
+            }
+
             var path = StoreLocation.Resolve(parse);
             var stats = SqliteDatabaseInfo.Stats(path);
             if (parse.GetValue(Terminal.JsonOption))
@@ -96,6 +111,8 @@ internal static class DbCommands
         });
         return command;
     }
+
+    private static bool IsPostgres(ParseResult parse) => StoreLocation.ResolveProvider(parse) == PostgresStore.Name;
 
     private static string Number(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
 }

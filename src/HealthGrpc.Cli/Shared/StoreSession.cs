@@ -48,5 +48,11 @@ internal sealed class OpenedStore(IHealthStore store, string location) : IAsyncD
 
     public string Path { get; } = location;
 
+    /// <summary>Its sharing grants: every provider keeps them.</summary>
+    public IGrantStore Grants => (IGrantStore)Store;
+
+    /// <summary>Its quota overrides and usage: every provider keeps them.</summary>
+    public IQuotaStore Quotas => (IQuotaStore)Store;
+
     public ValueTask DisposeAsync() => Store.DisposeAsync();
 }

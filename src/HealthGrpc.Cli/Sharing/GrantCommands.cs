@@ -78,14 +78,15 @@ internal static class GrantCommands
                 return Terminal.Fail($"--to: {denied.Message}");
             }
 
-            await using var store = await StoreSession.OpenAsync(StoreLocation.Resolve(parse), create: false, ct);
+            await using var session = await StoreSession.OpenAsync(parse, create: false, ct);
+            var store = session.Grants;
             var issued = await GrantIssuer.CreateAsync(store, ownerId, terms, now, ct);
             switch (issued.Outcome)
             {
                 case GrantCreation.UnknownOwner:
-                    return Terminal.Fail($"no user '{ownerId}' in {store.Path}: create it first (healthgrpc user create {ownerId}).");
+                    return Terminal.Fail($"no user '{ownerId}' in {session.Path}: create it first (healthgrpc user create {ownerId}).");
                 case GrantCreation.UnknownGrantee:
-                    return Terminal.Fail($"--to: no user '{terms.GranteeUserId}' in {store.Path}.");
+                    return Terminal.Fail($"--to: no user '{terms.GranteeUserId}' in {session.Path}.");
             }
 
             var grant = issued.Grant!;
@@ -155,7 +156,8 @@ internal static class GrantCommands
         var command = new Command("list", "List grants, newest first: id, owner, grantee, types, range, expiry, revocation (never a share code)") { userId, all, Terminal.JsonOption };
         command.SetAction(async (parse, ct) =>
         {
-            await using var store = await StoreSession.OpenAsync(StoreLocation.Resolve(parse), create: false, ct);
+            await using var session = await StoreSession.OpenAsync(parse, create: false, ct);
+            var store = session.Grants;
             var grants = await store.ListGrantsAsync(parse.GetValue(userId), GrantSide.Either, parse.GetValue(all), DateTimeOffset.UtcNow, ct);
             if (parse.GetValue(Terminal.JsonOption))
             {
@@ -185,7 +187,8 @@ internal static class GrantCommands
         command.SetAction(async (parse, ct) =>
         {
             var id = parse.GetValue(grantId)!;
-            await using var store = await StoreSession.OpenAsync(StoreLocation.Resolve(parse), create: false, ct);
+            await using var session = await StoreSession.OpenAsync(parse, create: false, ct);
+            var store = session.Grants;
             switch (await store.RevokeGrantAsync(id, null, DateTimeOffset.UtcNow, ct))
             {
                 case GrantRevocation.Revoked:
@@ -195,7 +198,7 @@ internal static class GrantCommands
                     Terminal.Error.MarkupLineInterpolated($"grant [bold]{id}[/] was already revoked.");
                     return 0;
                 default:
-                    return Terminal.Fail($"no grant '{id}' in {store.Path} (see healthgrpc grant list --all).");
+                    return Terminal.Fail($"no grant '{id}' in {session.Path} (see healthgrpc grant list --all).");
             }
         });
         return command;
@@ -214,7 +217,8 @@ internal static class GrantCommands
                 return Terminal.Fail("--limit must be at least 1.");
             }
 
-            await using var store = await StoreSession.OpenAsync(StoreLocation.Resolve(parse), create: false, ct);
+            await using var session = await StoreSession.OpenAsync(parse, create: false, ct);
+            var store = session.Grants;
             var entries = await store.ListAccessAsync(parse.GetValue(owner)!, parse.GetValue(grantId), null, parse.GetValue(limit), ct);
             if (parse.GetValue(Terminal.JsonOption))
             {

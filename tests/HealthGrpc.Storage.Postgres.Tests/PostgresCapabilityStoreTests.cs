@@ -1,0 +1,25 @@
+using HealthGrpc.Storage.Tests;
+
+namespace HealthGrpc.Storage.Postgres.Tests;
+
+/// <summary>The grant contract on a real PostgreSQL (a schema per store).</summary>
+public sealed class PostgresGrantStoreTests : GrantStoreContract
+{
+    protected override async Task<IHealthStore> CreateStoreAsync() => await PostgresTestDatabase.NewStoreAsync();
+}
+
+/// <summary>The quota contract on a real PostgreSQL.</summary>
+public sealed class PostgresQuotaStoreTests : QuotaStoreContract
+{
+    protected override async Task<IHealthStore> CreateStoreAsync() => await PostgresTestDatabase.NewStoreAsync();
+}
+
+/// <summary>The retention contract on a real PostgreSQL.</summary>
+public sealed class PostgresRetentionStoreTests : RetentionStoreContract
+{
+    private readonly ReopenableStores _stores = new();
+
+    protected override Task<IHealthStore> CreateStoreAsync() => _stores.CreateAsync();
+
+    protected override Task<IHealthStore> ReopenAsync(IHealthStore store) => _stores.ReopenAsync(store);
+}

@@ -1,0 +1,25 @@
+using System.Collections.Concurrent;
+
+namespace HealthGrpc.Storage.Postgres.Tests;
+
+/// <summary>Stores on new schemas of their own (<see cref="PostgresTestDatabase"/>) that a contract can reopen on the same schema.</summary>
+internal sealed class ReopenableStores
+{
+    private readonly ConcurrentDictionary<IHealthStore, string> _connectionStrings = new();
+
+    public async Task<IHealthStore> CreateAsync() => await OpenAsync(await PostgresTestDatabase.NewSchemaAsync());
+
+    public async Task<IHealthStore> ReopenAsync(IHealthStore store)
+    {
+        var connectionString = _connectionStrings[store];
+        await store.DisposeAsync();
+        return await OpenAsync(connectionString);
+    }
+
+    private async Task<IHealthStore> OpenAsync(string connectionString)
+    {
+        var store = await PostgresHealthStore.OpenAsync(connectionString, PostgresTestDatabase.Options);
+        _connectionStrings[store] = connectionString;
+        return store;
+    }
+}
