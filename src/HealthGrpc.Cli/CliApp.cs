@@ -1,7 +1,9 @@
 using System.CommandLine;
 using HealthGrpc.Cli.Accounts;
 using HealthGrpc.Cli.Db;
+using HealthGrpc.Cli.Export;
 using HealthGrpc.Cli.Import;
+using HealthGrpc.Cli.Query;
 using HealthGrpc.Cli.Serve;
 using HealthGrpc.Cli.Simulate;
 using HealthGrpc.Cli.Shared;
@@ -26,6 +28,8 @@ internal static class CliApp
             DbCommands.Build(),
             ImportCommand.Build(),
             SimulateCommand.Build(),
+            QueryCommands.Build(),
+            ExportCommand.Build(),
         };
         return root;
     }
