@@ -79,7 +79,7 @@ internal sealed class SimulatedDevice(SyncService.SyncServiceClient client, stri
             foreach (var batch in resend)
             {
                 batch.BatchSeq = ++seq;
-                await SendAsync(call.RequestStream, batch, stop).ConfigureAwait(false);
+                await SendAsync(call.RequestStream, batch).ConfigureAwait(false);
             }
 
             using var ticks = new PeriodicTimer(Interval);
@@ -109,7 +109,7 @@ internal sealed class SimulatedDevice(SyncService.SyncServiceClient client, stri
                     if (next.SampleSets.Count > 0)
                     {
                         next.BatchSeq = ++seq;
-                        await SendAsync(call.RequestStream, next, stop).ConfigureAwait(false);
+                        await SendAsync(call.RequestStream, next).ConfigureAwait(false);
                     }
                 }
             }
@@ -130,14 +130,19 @@ internal sealed class SimulatedDevice(SyncService.SyncServiceClient client, stri
         }
     }
 
-    private async Task SendAsync(IClientStreamWriter<SyncRequest> requests, Batch batch, CancellationToken ct)
+    /// <summary>
+    /// Writes one batch, not cancellable by the duration: a write cut by it could still reach the server and be acked
+    /// without being counted as sent, or break the stream and lose the acks of the batches before it. The tick loop is
+    /// where the duration stops the device; a stream that fails is ended by the call itself.
+    /// </summary>
+    private async Task SendAsync(IClientStreamWriter<SyncRequest> requests, Batch batch)
     {
         lock (_lock)
         {
             _unacked.Enqueue((batch, Stopwatch.GetTimestamp()));
         }
 
-        await requests.WriteAsync(new SyncRequest { Batch = batch }, ct).ConfigureAwait(false);
+        await requests.WriteAsync(new SyncRequest { Batch = batch }, CancellationToken.None).ConfigureAwait(false);
         stats.Sent(batch.SampleSets[0].Samples.Count);
     }
 
