@@ -67,7 +67,7 @@ internal sealed class DailyFigureReader(IHealthStore store, TimeProvider clock)
                 }
             }
         }
-        while (page.HasMore);
+        while (page.HasMore && page.Items.Count > 0);
 
         var hours = new double?[days.Count];
         foreach (var night in intervals.GroupBy(entry => entry.Key.Night))
