@@ -2,6 +2,7 @@ using HealthGrpc.Server.Auth;
 using HealthGrpc.Server.ChangeFeed;
 using HealthGrpc.Server.Health;
 using HealthGrpc.Server.Ingest;
+using HealthGrpc.Server.Insights;
 using HealthGrpc.Server.Observability;
 using HealthGrpc.Server.Quotas;
 using HealthGrpc.Server.Retention;
@@ -24,7 +25,7 @@ namespace HealthGrpc.Server;
 /// default data/healthgrpc.db), <c>Storage:ConnectionString</c> (PostgreSQL), <c>Storage:*</c> store tuning (see <see cref="SqliteStoreOptions"/>),
 /// <c>Ingest:*</c> limits (see <see cref="IngestLimits"/>), <c>ChangeFeed:*</c> paging and subscription settings (see
 /// <see cref="ChangeFeedOptions"/>), <c>Management:Url</c> and <c>Telemetry:*</c> (see <see cref="Telemetry"/>),
-/// <c>Quotas:*</c> per-user defaults (see <see cref="QuotaOptions"/>).
+/// <c>Quotas:*</c> per-user defaults (see <see cref="QuotaOptions"/>), <c>Insights:*</c> (see <see cref="InsightOptions"/>).
 /// </summary>
 public static class ServerHost
 {
@@ -82,6 +83,16 @@ public static class ServerHost
             builder.Services.AddHostedService(services => services.GetRequiredService<RetentionService>());
         }
         builder.Services.AddSingleton<ReadAccessResolver>();
+        // Insights:* (InsightOptions): computed in the background after commits, where the store keeps them.
+        var insightStore = store as IInsightStore;
+        if (insightStore is not null)
+        {
+            builder.Services.AddSingleton(insightStore);
+            builder.Services.AddSingleton(builder.Configuration.GetSection("Insights").Get<InsightOptions>() ?? new InsightOptions());
+            builder.Services.AddSingleton<DailyFigureReader>();
+            builder.Services.AddSingleton<InsightRecomputer>();
+            builder.Services.AddHostedService(services => services.GetRequiredService<InsightRecomputer>());
+        }
 
         builder.Services.AddAuthentication(BearerTokenAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, BearerTokenAuthenticationHandler>(BearerTokenAuthenticationHandler.SchemeName, null);
@@ -119,6 +130,10 @@ public static class ServerHost
         app.MapGrpcService<Services.QueryService>();
         app.MapGrpcService<Services.ChangeFeedService>();
         app.MapGrpcService<Services.SharingService>();
+        if (insightStore is not null)
+        {
+            app.MapGrpcService<Services.InsightService>();
+        }
         app.MapGrpcHealthChecksService();
         if (reflection)
         {

@@ -186,6 +186,9 @@ public enum ChangeKind
     /// <see cref="Sample"/> change.
     /// </summary>
     SampleReplaced = 6,
+
+    /// <summary>An insight was raised, updated, closed or acknowledged (<see cref="ChangeRecord.Insight"/>; stores implementing <see cref="IInsightStore"/>).</summary>
+    Insight = 7,
 }
 
 /// <summary>
@@ -202,7 +205,8 @@ public sealed record ChangeRecord(
     SeriesRecord? Series = null,
     WaveformRecord? Waveform = null,
     TombstoneRecord? Deletion = null,
-    DocumentRecord? Record = null);
+    DocumentRecord? Record = null,
+    InsightRecord? Insight = null);
 
 /// <summary>A page of the change feed.</summary>
 public sealed record ChangePage(IReadOnlyList<ChangeRecord> Changes, bool HasMore);

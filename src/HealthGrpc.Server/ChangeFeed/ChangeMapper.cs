@@ -40,6 +40,9 @@ internal static class ChangeMapper
             case ChangeKind.Record:
                 wire.Record = ToWire(change.Record!, change.DeviceId);
                 break;
+            case ChangeKind.Insight:
+                wire.Insight = Insights.InsightWire.ToWire(change.Insight!);
+                break;
             default:
                 throw new InvalidOperationException($"Change {change.Sequence} has unknown kind {change.Kind}.");
         }

@@ -10,7 +10,8 @@ namespace HealthGrpc.Server.ChangeFeed;
 /// those types; records (which have no data type) are left out. Deletions carry only the deleted uuid (the store may
 /// not know its type: a tombstone can arrive before its sample), so a type filter keeps every deletion; a consumer
 /// ignores uuids it does not hold. <c>exclude_deletions</c> drops deletions and replaced-sample deletions. Through a
-/// grant (<see cref="Within"/>), only items the grant's scope covers (type and start time) pass, records never.
+/// grant (<see cref="Within"/>), only items the grant's scope covers (type and start time) pass, records never. Insights
+/// pass by their data type (and, through a grant, when the grant covers their whole period).
 /// </summary>
 internal sealed class FeedFilter
 {
@@ -76,8 +77,14 @@ internal sealed class FeedFilter
         ChangeKind.Sample => Includes(change.Sample!.Type, change.Sample.StartUnixMs),
         ChangeKind.Series => Includes(change.Series!.Type, change.Series.StartUnixMs),
         ChangeKind.Waveform => Includes(change.Waveform!.Type, change.Waveform.StartUnixMs),
+        ChangeKind.Insight => IncludesInsight(change.Insight!.Finding),
         _ => _types is null && _scope is null,
     };
+
+    // Through a grant, only insights of a shared type whose whole period is shared (as InsightService.ListInsights).
+    private bool IncludesInsight(InsightFinding insight) =>
+        (_types is null || _types.Contains(insight.DataType))
+        && (_scope is null || _scope.CoversSlot(insight.DataType, insight.PeriodStartUnixMs, insight.PeriodEndUnixMs));
 
     private bool Includes(int type, long startUnixMs) =>
         (_types is null || _types.Contains(type)) && (_scope is null || _scope.Covers(type, startUnixMs));

@@ -28,6 +28,7 @@ internal static class StatusMapper
         {
             Reason = ErrorReason.QuotaExceeded, Quota = over.Quota, QuotaLimit = (ulong)over.Limit, QuotaUsage = (ulong)over.Usage,
         }),
+        Insights.InsightNotFoundException missing => new RpcException(new Grpc.Core.Status(StatusCode.NotFound, missing.Message)),
         GrantDeniedException denied => WithDetail(StatusCode.PermissionDenied, denied.Message, new ErrorDetail { Reason = ErrorReason.NoGrant }),
         // The standard field violation names the argument for any language's status-details helper.
         QueryRejectedException invalid => new Google.Rpc.Status

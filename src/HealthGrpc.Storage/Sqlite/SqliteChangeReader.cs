@@ -7,7 +7,8 @@ namespace HealthGrpc.Storage.Sqlite;
 /// <summary>
 /// Reads a page of a user's change feed: every table carrying a per-user <c>seq</c> is read in seq order through its
 /// (user_ref, seq) index with the page limit, the streams are merged, and commit times come from the batch rows (a
-/// change's batch is the first batch of the user whose change_seq is at least the change's sequence).
+/// change's batch is the first batch of the user whose change_seq is at least the change's sequence; insights, written
+/// outside batches, carry their own time).
 /// </summary>
 internal static class SqliteChangeReader
 {
@@ -111,6 +112,12 @@ internal static class SqliteChangeReader
             rows.Add((r.GetInt64(0), ChangeKind.Record, null, r.GetInt64(8), record));
         });
 
+        ReadTable(connection, $"SELECT {SqliteInsights.Columns} FROM insights {BySequence}", userRef, afterSequence, take, r =>
+        {
+            var insight = SqliteInsights.ReadInsight(r);
+            rows.Add((insight.Sequence, ChangeKind.Insight, null, 0, insight));
+        });
+
         rows.Sort(static (a, b) => a.Seq.CompareTo(b.Seq));
         var hasMore = rows.Count > limit;
         if (hasMore)
@@ -150,6 +157,9 @@ internal static class SqliteChangeReader
                     ChangeKind.Deletion => new ChangeRecord(row.Seq, commitTime, row.Kind, row.Uuid, deviceId, Deletion: (TombstoneRecord)row.Item!),
                     ChangeKind.SampleReplaced => new ChangeRecord(
                         row.Seq, commitTime, row.Kind, row.Uuid, deviceId, Deletion: new TombstoneRecord(row.Uuid!.Value, commitMs)),
+                    // Insights are written outside batches: their own row holds when the change committed.
+                    ChangeKind.Insight => new ChangeRecord(
+                        row.Seq, DateTimeOffset.FromUnixTimeMilliseconds(InsightChangeMs((InsightRecord)row.Item!)), row.Kind, null, string.Empty, Insight: (InsightRecord)row.Item!),
                     _ => new ChangeRecord(row.Seq, commitTime, row.Kind, row.Uuid, deviceId, Record: (DocumentRecord)row.Item!),
                 });
             }
@@ -157,6 +167,8 @@ internal static class SqliteChangeReader
 
         return new ChangePage(changes, hasMore);
     }
+
+    private static long InsightChangeMs(InsightRecord insight) => Math.Max(insight.UpdatedUnixMs, insight.AcknowledgedUnixMs ?? 0);
 
     private static void ReadTable(SqliteConnection connection, string sql, long userRef, long after, int take, Action<SqliteDataReader> row)
     {

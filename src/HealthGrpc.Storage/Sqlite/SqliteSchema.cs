@@ -236,6 +236,8 @@ public static class SqliteSchema
         new(12, "retention", SqliteRetention.MigrationSql),
         // Quotas: user_quotas (a user's own limits over the server's Quotas:* defaults).
         new(13, "quotas", SqliteUsage.MigrationSql),
+        // Insights: insights (one open per user and kind, published on the change feed) and insight_settings (the user's zone).
+        new(14, "insights", SqliteInsights.MigrationSql),
     ];
 
     /// <summary>The samples table of migration 4 under <paramref name="name"/> (also used by the layout benchmark).</summary>
