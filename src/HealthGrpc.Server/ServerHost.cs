@@ -109,7 +109,15 @@ public static class ServerHost
         var reflection = builder.Configuration.GetValue("Server:Reflection", defaultValue: true);
         if (reflection)
         {
-            builder.Services.AddContractReflection();
+            // Every contract service mapped below: a generic client lists and calls them all without proto files.
+            builder.Services.AddContractReflection(
+            [
+                Contracts.V1.SyncService.Descriptor,
+                Contracts.V1.QueryService.Descriptor,
+                Contracts.V1.ChangeFeedService.Descriptor,
+                Contracts.V1.SharingService.Descriptor,
+                .. insightStore is null ? [] : new[] { Contracts.V1.InsightService.Descriptor },
+            ]);
         }
 
         // Give in-flight commits time to finish and be acked before the store is disposed.

@@ -13,12 +13,16 @@ public sealed class BufCurlTests(HealthGrpcServerFixture fixture) : IClassFixtur
     private string Authorization => $"authorization: Bearer {fixture.Server.TokenOf(HealthGrpcServerFixture.BufCurlUser)}";
 
     [Fact]
-    public async Task List_services_via_reflection_shows_sync_health_and_reflection()
+    public async Task List_services_via_reflection_shows_every_contract_service_health_and_reflection()
     {
         var (exit, output) = await BufCurlAsync("--list-services", Url);
         Assert.True(exit == 0, output);
         var services = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         Assert.Contains("healthgrpc.v1.SyncService", services);
+        Assert.Contains("healthgrpc.v1.QueryService", services);
+        Assert.Contains("healthgrpc.v1.ChangeFeedService", services);
+        Assert.Contains("healthgrpc.v1.SharingService", services);
+        Assert.Contains("healthgrpc.v1.InsightService", services);
         Assert.Contains("grpc.health.v1.Health", services);
         Assert.Contains("grpc.reflection.v1.ServerReflection", services);
     }

@@ -86,7 +86,7 @@ public sealed class HostTests
         using var call = new ServerReflection.ServerReflectionClient(server.Channel).ServerReflectionInfo(deadline: DateTime.UtcNow.Add(TestTimeouts.Default));
 
         var names = new List<string>();
-        foreach (var symbol in new[] { "healthgrpc.v1.SyncService", "healthgrpc.v1.ErrorDetail", "google.rpc.Status", "grpc.health.v1.Health" })
+        foreach (var symbol in new[] { "healthgrpc.v1.SyncService", "healthgrpc.v1.QueryService", "healthgrpc.v1.ChangeFeedService", "healthgrpc.v1.SharingService", "healthgrpc.v1.InsightService", "healthgrpc.v1.ErrorDetail", "google.rpc.Status", "grpc.health.v1.Health" })
         {
             await call.RequestStream.WriteAsync(new ServerReflectionRequest { FileContainingSymbol = symbol }).Bounded();
             Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None).Bounded());
@@ -97,6 +97,10 @@ public sealed class HostTests
 
         await call.RequestStream.CompleteAsync().Bounded();
         Assert.Contains("healthgrpc/v1/sync.proto", names);
+        Assert.Contains("healthgrpc/v1/query.proto", names);
+        Assert.Contains("healthgrpc/v1/change_feed.proto", names);
+        Assert.Contains("healthgrpc/v1/sharing.proto", names);
+        Assert.Contains("healthgrpc/v1/insights.proto", names);
         Assert.Contains("healthgrpc/v1/errors.proto", names);
         Assert.Contains("google/rpc/status.proto", names);
     }

@@ -10,11 +10,12 @@ namespace HealthGrpc.Server.Services;
 /// </summary>
 internal static class ContractReflection
 {
-    public static IServiceCollection AddContractReflection(this IServiceCollection services)
+    /// <summary>Reflection over <paramref name="contractServices"/> (the contract's services this host maps), health and reflection itself.</summary>
+    public static IServiceCollection AddContractReflection(this IServiceCollection services, IEnumerable<Google.Protobuf.Reflection.ServiceDescriptor> contractServices)
     {
         Google.Protobuf.Reflection.ServiceDescriptor[] mapped =
         [
-            Contracts.V1.SyncService.Descriptor,
+            .. contractServices,
             Grpc.Health.V1.Health.Descriptor,
             Grpc.Reflection.V1Alpha.ServerReflection.Descriptor,
             Grpc.Reflection.V1.ServerReflection.Descriptor,
