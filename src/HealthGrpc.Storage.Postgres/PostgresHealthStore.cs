@@ -280,9 +280,6 @@ public sealed class PostgresHealthStore : IHealthStore
         return Task.FromResult(0L);
     }
 
-    public Task<long> CountSamplesAsync(string userId, CancellationToken ct) =>
-        ScalarAsync("SELECT COUNT(*) FROM samples WHERE user_ref = (SELECT id FROM users WHERE user_id = @u)", userId, ct);
-
     public Task<long> CountSeriesPointsAsync(string userId, CancellationToken ct) =>
         ScalarAsync("SELECT COALESCE(SUM(point_count), 0)::bigint FROM series WHERE user_ref = (SELECT id FROM users WHERE user_id = @u)", userId, ct);
 

@@ -24,6 +24,9 @@ public sealed class PostgresHealthStoreTests : HealthStoreContract
         _connectionStrings[reopened] = connectionString;
         return reopened;
     }
+
+    protected override Task<long> CountSamplesAsync(IHealthStore store, string userId, CancellationToken ct)
+        => PostgresTestDatabase.CountSamplesAsync(_connectionStrings[store], userId);
 }
 
 /// <summary>The account contract on a real PostgreSQL.</summary>

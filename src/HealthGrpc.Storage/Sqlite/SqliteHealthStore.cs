@@ -208,9 +208,6 @@ public sealed partial class SqliteHealthStore : IHealthStore, IRetentionStore, I
     public Task<long> GetChangeFloorAsync(string userId, CancellationToken ct)
         => ReadUserIntegerAsync("SELECT change_floor FROM users WHERE user_id = $user", userId, ct);
 
-    public Task<long> CountSamplesAsync(string userId, CancellationToken ct)
-        => ReadUserIntegerAsync("SELECT COUNT(*) FROM samples WHERE user_ref = (SELECT id FROM users WHERE user_id = $user)", userId, ct);
-
     public Task<long> CountSeriesPointsAsync(string userId, CancellationToken ct)
         => ReadUserIntegerAsync("SELECT COALESCE(SUM(point_count), 0) FROM series WHERE user_ref = (SELECT id FROM users WHERE user_id = $user)", userId, ct);
 
