@@ -236,6 +236,8 @@ public static class SqliteSchema
         new(12, "retention", SqliteRetention.MigrationSql),
         // Quotas: user_quotas (a user's own limits over the server's Quotas:* defaults).
         new(13, "quotas", SqliteUsage.MigrationSql),
+        // Retention progress: where the ack compaction continues after a restart (retention_progress).
+        new(15, "retention-progress", SqliteRetention.ProgressMigrationSql),
     ];
 
     /// <summary>The samples table of migration 4 under <paramref name="name"/> (also used by the layout benchmark).</summary>
