@@ -238,6 +238,8 @@ public static class SqliteSchema
         new(13, "quotas", SqliteUsage.MigrationSql),
         // Retention progress: where the ack compaction continues after a restart (retention_progress).
         new(15, "retention-progress", SqliteRetention.ProgressMigrationSql),
+        // Source priority: users.source_priority (a user's own order of device kinds for aggregates).
+        new(16, "source-priority", SqliteSourcePriorities.MigrationSql),
     ];
 
     /// <summary>The samples table of migration 4 under <paramref name="name"/> (also used by the layout benchmark).</summary>
