@@ -34,7 +34,8 @@ public sealed partial class SqliteHealthStore : IHealthStore, IRetentionStore, I
         _options = options;
         _readConnectionString = SqliteSchema.ReaderConnectionString(path, options.BusyTimeout);
         _reads = new SqliteReadRunner(OpenReader, Environment.ProcessorCount);
-        _accounts = new SqliteAccounts(path, options.BusyTimeout);
+        // A gate of their own: token lookups (one per authenticated call) never queue behind long range reads.
+        _accounts = new SqliteAccounts(path, options.BusyTimeout, new SqliteReadRunner(OpenReader, Environment.ProcessorCount));
         _usage = new SqliteUsage(path, options.BusyTimeout);
         _commits = new SqliteCommitLoop(path, options, writer, PublishCommitted);
     }
