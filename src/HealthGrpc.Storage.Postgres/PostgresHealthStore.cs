@@ -304,9 +304,6 @@ public sealed partial class PostgresHealthStore : IHealthStore
     public Task<long> GetChangeSequenceAsync(string userId, CancellationToken ct) =>
         ScalarAsync("SELECT COALESCE((SELECT change_seq FROM users WHERE user_id = @u), 0)", userId, ct);
 
-    public Task<long> CountSamplesAsync(string userId, CancellationToken ct) =>
-        ScalarAsync("SELECT COUNT(*) FROM samples WHERE user_ref = (SELECT id FROM users WHERE user_id = @u)", userId, ct);
-
     public Task<long> CountSeriesPointsAsync(string userId, CancellationToken ct) =>
         ScalarAsync("SELECT COALESCE(SUM(point_count), 0)::bigint FROM series WHERE user_ref = (SELECT id FROM users WHERE user_id = @u)", userId, ct);
 

@@ -62,9 +62,6 @@ public interface IHealthStore : IAccountStore, IAsyncDisposable
     /// <summary>A page of the user's discrete samples, series and waveform chunks overlapping a time range (see <see cref="SampleQuery"/>), in <see cref="SampleReadPosition"/> order.</summary>
     Task<SampleReadPage> ReadSamplesAsync(SampleQuery query, CancellationToken ct);
 
-    /// <summary>Stored discrete samples of the user (series and waveforms not included).</summary>
-    Task<long> CountSamplesAsync(string userId, CancellationToken ct);
-
     /// <summary>Total points of the user's stored series (the sum of <see cref="SeriesRecord.PointCount"/>).</summary>
     Task<long> CountSeriesPointsAsync(string userId, CancellationToken ct);
 }

@@ -9,7 +9,8 @@ namespace HealthGrpc.Server.Tests;
 
 /// <summary>
 /// Issue 10, property: GetAggregates equals a brute-force computation over the raw samples, for random samples of
-/// several sources (overlapping, some deleted), random zones (Asia/Kathmandu and America/St_Johns always among them),
+/// several sources (overlapping, some deleted), random source priorities of the request and stored for the user
+/// (SetSourcePriority; the request's ranks first, then the stored one, then the default), random zones (Asia/Kathmandu and America/St_Johns always among them),
 /// random bucket sizes, and ranges around the zone's DST changes. The brute force shares nothing with the server: it
 /// takes every surviving raw sample, picks per 15-minute UTC slot the samples of the winning source, and keys each by
 /// its own local hour/day/week/month (NodaTime's ZonedDateTime of the sample). Fixed seed; a failure prints the case.
@@ -28,10 +29,10 @@ public sealed class QueryAggregatesPropertyTests : ServerTest
 
     public sealed record Raw(int Source, int SlotOffset, int MsInSlot, int Value, bool Deleted);
 
-    public sealed record Case(string Zone, int Transition, BucketSize Size, DeviceKind[] Priority, Raw[] Samples)
+    public sealed record Case(string Zone, int Transition, BucketSize Size, DeviceKind[] Priority, DeviceKind[] Stored, Raw[] Samples)
     {
         public override string ToString() =>
-            $"{Zone} transition#{Transition} {Size} priority=[{string.Join(",", Priority)}] samples=[{string.Join("; ", Samples.Select(s => s.ToString()))}]";
+            $"{Zone} transition#{Transition} {Size} priority=[{string.Join(",", Priority)}] stored=[{string.Join(",", Stored)}] samples=[{string.Join("; ", Samples.Select(s => s.ToString()))}]";
     }
 
     private static Arbitrary<Case> Arbitrary() =>
@@ -40,6 +41,8 @@ public sealed class QueryAggregatesPropertyTests : ServerTest
          from size in Gen.Elements(BucketSize.Hour, BucketSize.Day, BucketSize.Week, BucketSize.Month)
          from priorityLength in Gen.Frequency((3, Gen.Constant(0)), (2, Gen.Choose(1, 4)))
          from priority in Gen.Shuffle(Kinds).Select(k => k.Take(priorityLength).ToArray())
+         from storedLength in Gen.Frequency((1, Gen.Constant(0)), (2, Gen.Choose(1, 5)))
+         from stored in Gen.Shuffle(Kinds).Select(k => k.Take(storedLength).ToArray())
          from count in Gen.Choose(1, 60)
          from samples in (from source in Gen.Choose(0, Sources.Length - 1)
                           // Few slots around the transition, so sources overlap within slots; some far away.
@@ -48,7 +51,7 @@ public sealed class QueryAggregatesPropertyTests : ServerTest
                           from value in Gen.Choose(1, 250)
                           from deleted in Gen.Frequency((9, Gen.Constant(false)), (1, Gen.Constant(true)))
                           select new Raw(source, slot, ms, value, deleted)).ArrayOf(count)
-         select new Case(zone, transition, size, priority, samples)).ToArbitrary();
+         select new Case(zone, transition, size, priority, stored, samples)).ToArbitrary();
 
     [Fact]
     public async Task Aggregates_equal_a_brute_force_over_the_raw_samples_in_random_zones_around_dst_changes()
@@ -77,6 +80,11 @@ public sealed class QueryAggregatesPropertyTests : ServerTest
     {
         var user = $"agg-{number}";
         var token = await Server.CreateUserAsync(user);
+        if (c.Stored.Length > 0)
+        {
+            await Server.Query().SetSourcePriorityAsync(new SetSourcePriorityRequest { SourcePriority = { c.Stored } }, SyncApi.As(token)).Bounded();
+        }
+
         var zone = DateTimeZoneProviders.Tzdb[c.Zone];
         var anchorMs = Anchor(zone, c.Transition).ToUnixTimeMilliseconds();
         var anchorSlot = Math.DivRem(anchorMs, 900_000, out var rest) * 900_000 - (rest < 0 ? 900_000 : 0);
@@ -107,7 +115,7 @@ public sealed class QueryAggregatesPropertyTests : ServerTest
         };
         var response = await Server.Query().GetAggregatesAsync(request, SyncApi.As(token)).Bounded();
 
-        var expected = BruteForce(samples.Except(deleted).ToList(), zone, c.Size, c.Priority);
+        var expected = BruteForce(samples.Except(deleted).ToList(), zone, c.Size, [.. c.Priority, .. c.Stored]);
         AssertBucketsTile(response, zone, c.Size, from, to);
         var byKey = response.Buckets.ToDictionary(b => Key(zone, c.Size, Ms(b.StartTime.ToDateTimeOffset())));
         foreach (var (key, want) in expected)

@@ -22,4 +22,7 @@ public sealed class PostgresRetentionStoreTests : RetentionStoreContract
     protected override Task<IHealthStore> CreateStoreAsync() => _stores.CreateAsync();
 
     protected override Task<IHealthStore> ReopenAsync(IHealthStore store) => _stores.ReopenAsync(store);
+
+    protected override Task<long> CountSamplesAsync(IHealthStore store, string userId, CancellationToken ct) =>
+        PostgresTestDatabase.CountSamplesAsync(_stores.ConnectionStringOf(store), userId);
 }

@@ -10,6 +10,9 @@ public sealed class PostgresHealthStoreTests : HealthStoreContract
     protected override Task<IHealthStore> CreateStoreAsync() => _stores.CreateAsync();
 
     protected override Task<IHealthStore> ReopenAsync(IHealthStore store) => _stores.ReopenAsync(store);
+
+    protected override Task<long> CountSamplesAsync(IHealthStore store, string userId, CancellationToken ct)
+        => PostgresTestDatabase.CountSamplesAsync(_stores.ConnectionStringOf(store), userId);
 }
 
 /// <summary>The account contract on a real PostgreSQL.</summary>

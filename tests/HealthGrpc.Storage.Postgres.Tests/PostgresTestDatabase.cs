@@ -43,4 +43,14 @@ internal static class PostgresTestDatabase
     /// <summary>A store on a new schema.</summary>
     public static async Task<PostgresHealthStore> NewStoreAsync(PostgresStoreOptions? options = null) =>
         await PostgresHealthStore.OpenAsync(await NewSchemaAsync(), options ?? Options);
+
+    /// <summary>Stored discrete samples of the user in the schema of <paramref name="connectionString"/>, counted outside the store.</summary>
+    public static async Task<long> CountSamplesAsync(string connectionString, string userId)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT COUNT(*) FROM samples WHERE user_ref = (SELECT id FROM users WHERE user_id = @u)", connection);
+        command.Parameters.AddWithValue("u", userId);
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
 }

@@ -16,6 +16,9 @@ internal sealed class ReopenableStores
         return await OpenAsync(connectionString);
     }
 
+    /// <summary>The connection string (with its schema) a store of this set was opened on.</summary>
+    public string ConnectionStringOf(IHealthStore store) => _connectionStrings[store];
+
     private async Task<IHealthStore> OpenAsync(string connectionString)
     {
         var store = await PostgresHealthStore.OpenAsync(connectionString, PostgresTestDatabase.Options);

@@ -16,6 +16,9 @@ public abstract partial class HealthStoreContract
     /// <summary>Disposes <paramref name="store"/> and opens the same database again.</summary>
     protected abstract Task<IHealthStore> ReopenAsync(IHealthStore store);
 
+    /// <summary>Stored discrete samples of the user, counted through the provider's own connection (not a store API).</summary>
+    protected abstract Task<long> CountSamplesAsync(IHealthStore store, string userId, CancellationToken ct);
+
     // ---- users and tokens ----------------------------------------------------------------------------------------
 
     [Fact]
@@ -51,7 +54,7 @@ public abstract partial class HealthStoreContract
         Assert.Equal(100L, committed.Result.ChangeSequence);
         Assert.False(committed.Result.RejectedAtomic);
         Assert.Contains("acc=100;", System.Text.Encoding.UTF8.GetString(committed.AckBytes), StringComparison.Ordinal);
-        Assert.Equal(100L, await store.CountSamplesAsync(user, None).T30());
+        Assert.Equal(100L, await CountSamplesAsync(store, user, None).T30());
         Assert.Equal(100L, await store.GetChangeSequenceAsync(user, None).T30());
     }
 
@@ -66,7 +69,7 @@ public abstract partial class HealthStoreContract
 
         Assert.Equal(2, result.Accepted);
         Assert.Equal(1, result.Duplicates);
-        Assert.Equal(2L, await store.CountSamplesAsync(user, None).T30());
+        Assert.Equal(2L, await CountSamplesAsync(store, user, None).T30());
         var changes = await ReadAllChangesAsync(store, user);
         Assert.Equal(72, changes.Single(c => c.Uuid == s.Uuid).Sample!.Quantity); // the first one wins
     }
@@ -84,7 +87,7 @@ public abstract partial class HealthStoreContract
 
         Assert.Equal((0, 10), (again.Accepted, again.Duplicates));
         Assert.Equal((1, 10), (otherDevice.Accepted, otherDevice.Duplicates));
-        Assert.Equal(11L, await store.CountSamplesAsync(user, None).T30());
+        Assert.Equal(11L, await CountSamplesAsync(store, user, None).T30());
         Assert.Equal(11L, await store.GetChangeSequenceAsync(user, None).T30());
     }
 
@@ -98,11 +101,11 @@ public abstract partial class HealthStoreContract
         Assert.Equal(1, (await store.CommitAsync(Batch(alice, "d", 1, [s]), None).T30()).Committed().Accepted);
         Assert.Equal(1, (await store.CommitAsync(Batch(bob, "d", 1, [s]), None).T30()).Committed().Accepted);
 
-        Assert.Equal(1L, await store.CountSamplesAsync(alice, None).T30());
-        Assert.Equal(1L, await store.CountSamplesAsync(bob, None).T30());
+        Assert.Equal(1L, await CountSamplesAsync(store, alice, None).T30());
+        Assert.Equal(1L, await CountSamplesAsync(store, bob, None).T30());
         Assert.Equal(1L, (await store.CommitAsync(Batch(bob, "d", 2, [], deletions: [new(s.Uuid, 1)]), None).T30()).Committed().Accepted);
-        Assert.Equal(1L, await store.CountSamplesAsync(alice, None).T30()); // bob's tombstone does not touch alice
-        Assert.Equal(0L, await store.CountSamplesAsync(bob, None).T30());
+        Assert.Equal(1L, await CountSamplesAsync(store, alice, None).T30()); // bob's tombstone does not touch alice
+        Assert.Equal(0L, await CountSamplesAsync(store, bob, None).T30());
         Assert.Equal(1, (await store.CommitAsync(Batch(alice, "d", 2, [s]), None).T30()).Committed().Duplicates);
     }
 
@@ -124,7 +127,7 @@ public abstract partial class HealthStoreContract
         Assert.Equal(first.AckBytes, duplicate.OriginalAckBytes);
         Assert.Equal(2UL, duplicate.HighWaterMark);
         Assert.Equal(0, encodeCalls);
-        Assert.Equal(3L, await store.CountSamplesAsync(user, None).T30());
+        Assert.Equal(3L, await CountSamplesAsync(store, user, None).T30());
     }
 
     [Fact]
@@ -137,7 +140,7 @@ public abstract partial class HealthStoreContract
         var gap = await store.CommitAsync(Batch(user, "d1", 3, [Sample()]), None).T30();
 
         Assert.Equal(new CommitOutcome.SequenceGap(1), gap);
-        Assert.Equal(1L, await store.CountSamplesAsync(user, None).T30());
+        Assert.Equal(1L, await CountSamplesAsync(store, user, None).T30());
         Assert.Equal(new DeviceState(1, 1, false), await store.GetDeviceStateAsync(user, "d1", 1, None).T30());
         var neverSeen = await store.CommitAsync(Batch(user, "d2", 2, [Sample()]), None).T30();
         Assert.Equal(new CommitOutcome.SequenceGap(0), neverSeen);
@@ -155,7 +158,7 @@ public abstract partial class HealthStoreContract
 
         Assert.All(outcomes, o => Assert.IsType<CommitOutcome.Committed>(o));
         Assert.Equal(Enumerable.Range(1, 20).Select(i => (ulong)i), outcomes.Select(o => o.Committed().HighWaterMark));
-        Assert.Equal(20L, await store.CountSamplesAsync(user, None).T30());
+        Assert.Equal(20L, await CountSamplesAsync(store, user, None).T30());
     }
 
     [Fact]
@@ -179,7 +182,7 @@ public abstract partial class HealthStoreContract
         Assert.Equal(new DeviceState(2, 2, true), await store.GetDeviceStateAsync(user, "d1", 1, None).T30());
         Assert.Equal(new DeviceState(1, 2, false), await store.GetDeviceStateAsync(user, "d1", 2, None).T30());
         Assert.Equal(new DeviceState(0, 2, false), await store.GetDeviceStateAsync(user, "d1", 3, None).T30());
-        Assert.Equal(3L, await store.CountSamplesAsync(user, None).T30());
+        Assert.Equal(3L, await CountSamplesAsync(store, user, None).T30());
         var checkpoint = await store.GetCheckpointAsync(user, "d1", None).T30();
         Assert.Equal((2UL, 1UL), (checkpoint!.Epoch, checkpoint.HighWaterMark));
     }
@@ -208,7 +211,7 @@ public abstract partial class HealthStoreContract
         Assert.Equal(1, deletion.Accepted);
         Assert.Equal((0, 1), (again.Accepted, again.Duplicates));
         Assert.Equal((0, 0, 1), (reupload.Accepted, reupload.Duplicates, reupload.IgnoredDeleted));
-        Assert.Equal(1L, await store.CountSamplesAsync(user, None).T30());
+        Assert.Equal(1L, await CountSamplesAsync(store, user, None).T30());
         var changes = await ReadAllChangesAsync(store, user);
         var tombstone = Assert.Single(changes, c => c.Kind == ChangeKind.Deletion);
         Assert.Equal(s.Uuid, tombstone.Uuid);
@@ -231,7 +234,7 @@ public abstract partial class HealthStoreContract
 
         Assert.Equal(3, deletion.Accepted);
         Assert.Equal((1, 3), (upload.Accepted, upload.IgnoredDeleted));
-        Assert.Equal(1L, await store.CountSamplesAsync(user, None).T30());
+        Assert.Equal(1L, await CountSamplesAsync(store, user, None).T30());
         Assert.Equal(0L, await store.CountSeriesPointsAsync(user, None).T30());
     }
 
@@ -245,7 +248,7 @@ public abstract partial class HealthStoreContract
         var result = (await store.CommitAsync(Batch(user, "d1", 1, [s], deletions: [new(s.Uuid, 5)]), None).T30()).Committed();
 
         Assert.Equal((1, 1), (result.Accepted, result.IgnoredDeleted));
-        Assert.Equal(0L, await store.CountSamplesAsync(user, None).T30());
+        Assert.Equal(0L, await CountSamplesAsync(store, user, None).T30());
     }
 
     // ---- sync identifiers ----------------------------------------------------------------------------------------
@@ -262,7 +265,7 @@ public abstract partial class HealthStoreContract
         var result = (await store.CommitAsync(Batch(user, "d1", 2, [v2]), None).T30()).Committed();
 
         Assert.Equal((0, 1, 0), (result.Accepted, result.Replaced, result.Duplicates));
-        Assert.Equal(1L, await store.CountSamplesAsync(user, None).T30());
+        Assert.Equal(1L, await CountSamplesAsync(store, user, None).T30());
         var changes = await ReadAllChangesAsync(store, user);
         Assert.Equal([ChangeKind.SampleReplaced, ChangeKind.Sample], changes.Select(c => c.Kind));
         Assert.Equal(v1.Uuid, changes[0].Uuid);
@@ -274,7 +277,7 @@ public abstract partial class HealthStoreContract
         // The old uuid uploaded again is a duplicate (its sync identity is at a newer version), not a resurrection.
         var stale = (await store.CommitAsync(Batch(user, "d1", 3, [v1]), None).T30()).Committed();
         Assert.Equal((0, 1), (stale.Accepted, stale.Duplicates));
-        Assert.Equal(1L, await store.CountSamplesAsync(user, None).T30());
+        Assert.Equal(1L, await CountSamplesAsync(store, user, None).T30());
     }
 
     [Fact]
@@ -347,7 +350,7 @@ public abstract partial class HealthStoreContract
         Assert.Equal((0, 0, 1), (outcome.Result.Accepted, outcome.Result.Duplicates, outcome.Result.Rejected));
         Assert.Empty(outcome.Result.CommittedAnchors);
         Assert.Equal(1UL, outcome.Result.HighWaterMark);
-        Assert.Equal(0L, await store.CountSamplesAsync(user, None).T30());
+        Assert.Equal(0L, await CountSamplesAsync(store, user, None).T30());
         Assert.Empty(await ReadAllChangesAsync(store, user));
         var checkpoint = await store.GetCheckpointAsync(user, "d1", None).T30();
         Assert.Equal(1UL, checkpoint!.HighWaterMark);
@@ -412,7 +415,7 @@ public abstract partial class HealthStoreContract
         Assert.Equal((3, 0), (first.Accepted, first.Duplicates));
         Assert.Equal((1, 2), (second.Accepted, second.Duplicates));
         Assert.Equal(3640L, await store.CountSeriesPointsAsync(user, None).T30());
-        Assert.Equal(0L, await store.CountSamplesAsync(user, None).T30());
+        Assert.Equal(0L, await CountSamplesAsync(store, user, None).T30());
         var changes = await ReadAllChangesAsync(store, user);
         var stored = changes.Single(c => c.Uuid == series.Uuid).Series!;
         Assert.Equal(series.Payload, stored.Payload);
@@ -462,7 +465,7 @@ public abstract partial class HealthStoreContract
         var page = await store.ReadChangesAsync(NewUser(), 0, 100, None).T30();
         Assert.Empty(page.Changes);
         Assert.False(page.HasMore);
-        Assert.Equal(0L, await store.CountSamplesAsync(NewUser(), None).T30());
+        Assert.Equal(0L, await CountSamplesAsync(store, NewUser(), None).T30());
     }
 
     [Fact]
@@ -515,7 +518,7 @@ public abstract partial class HealthStoreContract
         Assert.All(outcomes, o => Assert.Equal(40, o.Committed().Accepted));
         foreach (var user in users)
         {
-            Assert.Equal(400L, await store.CountSamplesAsync(user, None).T30());
+            Assert.Equal(400L, await CountSamplesAsync(store, user, None).T30());
             Assert.Equal(400L, await store.GetChangeSequenceAsync(user, None).T30());
         }
     }
@@ -536,7 +539,7 @@ public abstract partial class HealthStoreContract
         await using (store)
         {
             Assert.Equal(user, await store.FindUserByTokenHashAsync(hash, None).T30());
-            Assert.Equal(2L, await store.CountSamplesAsync(user, None).T30());
+            Assert.Equal(2L, await CountSamplesAsync(store, user, None).T30());
             Assert.Equal(10L, await store.CountSeriesPointsAsync(user, None).T30());
             Assert.Equal(5L, await store.GetChangeSequenceAsync(user, None).T30());
             Assert.Equal(5, (await ReadAllChangesAsync(store, user)).Count);
@@ -564,7 +567,7 @@ public abstract partial class HealthStoreContract
         store = await ReopenAsync(store).T30();
         await using (store)
         {
-            Assert.Equal(60L, await store.CountSamplesAsync(user, None).T30());
+            Assert.Equal(60L, await CountSamplesAsync(store, user, None).T30());
         }
     }
 
@@ -581,7 +584,7 @@ public abstract partial class HealthStoreContract
         Assert.Equal("boom", (await Assert.ThrowsAsync<InvalidOperationException>(() => bad).T30()).Message);
         Assert.Equal(1, (await good1.T30()).Committed().Accepted);
         Assert.Equal(1, (await good2.T30()).Committed().Accepted);
-        Assert.Equal(2L, await store.CountSamplesAsync(user, None).T30());
+        Assert.Equal(2L, await CountSamplesAsync(store, user, None).T30());
         Assert.Equal(new DeviceState(0, 0, false), await store.GetDeviceStateAsync(user, "b", 1, None).T30());
         Assert.Equal(Enumerable.Range(1, 2).Select(i => (long)i), (await ReadAllChangesAsync(store, user)).Select(c => c.Sequence));
         Assert.Equal(1, (await store.CommitAsync(Batch(user, "b", 1, [Sample()]), None).T30()).Committed().Accepted);

@@ -20,6 +20,9 @@ public abstract class RetentionStoreContract : IAsyncLifetime
     /// <summary>Disposes <paramref name="store"/> and opens the same database again.</summary>
     protected abstract Task<IHealthStore> ReopenAsync(IHealthStore store);
 
+    /// <summary>The user's stored discrete samples, counted outside the store (the product has no such method).</summary>
+    protected abstract Task<long> CountSamplesAsync(IHealthStore store, string userId, CancellationToken ct);
+
     private IRetentionStore Retention => Assert.IsAssignableFrom<IRetentionStore>(_store);
 
     public async Task InitializeAsync() => _store = await CreateStoreAsync().T30();
@@ -47,7 +50,7 @@ public abstract class RetentionStoreContract : IAsyncLifetime
         while (result.More);
 
         Assert.Equal([300, 300, 300, 100], calls.Select(call => call.Purged));
-        Assert.Equal(10L, await _store.CountSamplesAsync(user, None).T30());
+        Assert.Equal(10L, await CountSamplesAsync(_store, user, None).T30());
         Assert.Equal(1000L, await _store.GetChangeFloorAsync(user, None).T30());
         Assert.Equal(rollups, await _store.ReadRollupsAsync(user, HeartRate, long.MinValue, long.MaxValue, None).T30());
         var feed = await ReadAllChangesAsync(_store, user, after: 1000);
@@ -68,7 +71,7 @@ public abstract class RetentionStoreContract : IAsyncLifetime
         Assert.Equal((1, false), (heartRate.Purged, heartRate.More));
         Assert.Equal((2, false), (ecgPurge.Purged, ecgPurge.More));
         Assert.Equal(0L, await _store.CountSeriesPointsAsync(user, None).T30());
-        Assert.Equal(1L, await _store.CountSamplesAsync(user, None).T30());
+        Assert.Equal(1L, await CountSamplesAsync(_store, user, None).T30());
         Assert.Equal(4L, await _store.GetChangeFloorAsync(user, None).T30());
     }
 
@@ -87,7 +90,7 @@ public abstract class RetentionStoreContract : IAsyncLifetime
 
         Assert.Equal((0, 5), (resent.Accepted, resent.IgnoredDeleted));
         Assert.Equal((1, 2), (again.Accepted, again.IgnoredDeleted));
-        Assert.Equal(1L, await _store.CountSamplesAsync(user, None).T30());
+        Assert.Equal(1L, await CountSamplesAsync(_store, user, None).T30());
         Assert.Equal(rollups, await _store.ReadRollupsAsync(user, HeartRate, long.MinValue, Old + 86_400_000L, None).T30());
     }
 

@@ -53,5 +53,7 @@ public sealed class SqliteRetentionStoreTests : RetentionStoreContract, IDisposa
 
     protected override Task<IHealthStore> ReopenAsync(IHealthStore store) => SqliteTestStores.ReopenAsync(store);
 
+    protected override Task<long> CountSamplesAsync(IHealthStore store, string userId, CancellationToken ct) => store.CountSamplesAsync(userId, ct);
+
     public void Dispose() => _stores.Dispose();
 }

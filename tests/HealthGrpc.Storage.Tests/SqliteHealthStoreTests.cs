@@ -23,6 +23,9 @@ public sealed class SqliteHealthStoreTests : HealthStoreContract, IDisposable
     protected override async Task<IHealthStore> CreateStoreAsync()
         => await SqliteHealthStore.OpenAsync(_directory.File(Guid.NewGuid().ToString("N") + ".db"), Options);
 
+    protected override Task<long> CountSamplesAsync(IHealthStore store, string userId, CancellationToken ct)
+        => store.CountSamplesAsync(userId, ct);
+
     protected override async Task<IHealthStore> ReopenAsync(IHealthStore store)
     {
         var path = ((SqliteHealthStore)store).Path;

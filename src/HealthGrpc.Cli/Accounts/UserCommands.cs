@@ -4,15 +4,16 @@ using Spectre.Console;
 
 namespace HealthGrpc.Cli.Accounts;
 
-/// <summary>`healthgrpc user create|list|disable|quota` on the store.</summary>
+/// <summary>`healthgrpc user create|list|disable|quota|source-priority` on the store.</summary>
 internal static class UserCommands
 {
-    public static Command Build() => new("user", "Create, list and disable users; show and set their quotas")
+    public static Command Build() => new("user", "Create, list and disable users; show and set their quotas and source priorities")
     {
         Create(),
         List(),
         Disable(),
         UserQuotaCommand.Build(),
+        UserSourcePriorityCommand.Build(),
     };
 
     private static Command Create()

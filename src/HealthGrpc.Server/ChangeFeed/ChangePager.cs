@@ -24,6 +24,7 @@ internal sealed class ChangePager(IHealthStore store, ChangeFeedOptions options)
         while (hasMore && response.Changes.Count < pageSize && scanned < options.MaxScannedPerPage)
         {
             var page = await store.ReadChangesAsync(start.UserId, position, pageSize, ct).ConfigureAwait(false);
+            await FeedStart.EnsureRetainedAsync(store, start.UserId, position, ct).ConfigureAwait(false);
             hasMore = page.HasMore;
             for (var i = 0; i < page.Changes.Count; i++)
             {

@@ -36,9 +36,7 @@ internal static class FeedStart
 
         if (sequence < floor)
         {
-            throw new SyncRejectedException(
-                ErrorReason.ChangeTokenExpired,
-                $"since_token is older than the retained change feed (it starts after sequence {floor}): re-read the feed from the start with an empty since_token.");
+            throw Expired("since_token", floor);
         }
 
         var current = await store.GetChangeSequenceAsync(ownerUserId, ct).ConfigureAwait(false);
@@ -51,4 +49,22 @@ internal static class FeedStart
 
         return new FeedPosition(ownerUserId, sequence);
     }
+
+    /// <summary>
+    /// Throws CHANGE_TOKEN_EXPIRED when retention purged the feed past <paramref name="after"/>. Called AFTER a store read
+    /// of the changes following it: the floor only rises, so a floor still at or below the position then means the read
+    /// missed nothing; above it, the read may have (an open Subscribe ends instead of silently skipping changes).
+    /// </summary>
+    public static async Task EnsureRetainedAsync(IHealthStore store, string ownerUserId, long after, CancellationToken ct)
+    {
+        var floor = await store.GetChangeFloorAsync(ownerUserId, ct).ConfigureAwait(false);
+        if (after < floor)
+        {
+            throw Expired("the subscription's position", floor);
+        }
+    }
+
+    private static SyncRejectedException Expired(string what, long floor) => new(
+        ErrorReason.ChangeTokenExpired,
+        $"{what} is older than the retained change feed (it starts after sequence {floor}): re-read the feed from the start with an empty since_token.");
 }

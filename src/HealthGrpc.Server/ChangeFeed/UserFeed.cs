@@ -73,7 +73,9 @@ internal sealed class UserFeed
     /// <summary>
     /// The changes after <paramref name="after"/> (at most the read size): from the shared window when it covers that
     /// position and <paramref name="fromStore"/> is false, else from the store (a heartbeat-time read also catches
-    /// commits of other server instances, which wake nobody here).
+    /// commits of other server instances, which wake nobody here). A store read throws CHANGE_TOKEN_EXPIRED when
+    /// retention purged past <paramref name="after"/> (changes the reader had yet to receive are gone); the window is
+    /// contiguous, so a read from it never misses one.
     /// </summary>
     public async Task<FeedSlice> ReadAsync(long after, bool fromStore, CancellationToken ct)
     {
@@ -83,6 +85,7 @@ internal sealed class UserFeed
         }
 
         var page = await _store.ReadChangesAsync(UserId, after, _readSize, ct).ConfigureAwait(false);
+        await FeedStart.EnsureRetainedAsync(_store, UserId, after, ct).ConfigureAwait(false);
         var entries = new FeedEntry[page.Changes.Count];
         for (var i = 0; i < entries.Length; i++)
         {

@@ -19,7 +19,8 @@ internal sealed record AggregateRequest(
     private static readonly TimeSpan MaxHourlyRange = TimeSpan.FromDays(5 * 366);
     private static readonly TimeSpan MaxRange = TimeSpan.FromDays(100 * 366);
 
-    public static AggregateRequest From(GetAggregatesRequest request, string ownerUserId)
+    /// <summary>Validates <paramref name="request"/> for <paramref name="ownerUserId"/>'s data; <paramref name="storedOrder"/> is the owner's stored source priority (DeviceKind numbers, highest first; empty: none).</summary>
+    public static AggregateRequest From(GetAggregatesRequest request, string ownerUserId, IReadOnlyList<int> storedOrder)
     {
         var type = QueryFields.Type(request.Type, "type");
         if (!TypeRules.TryGet(type, out var rule) || rule.IsCategory)
@@ -65,7 +66,8 @@ internal sealed record AggregateRequest(
         }
 
         return new AggregateRequest(
-            ownerUserId, type, rule.CanonicalUnit, from, to, request.BucketSize, ResolveZone(request.TimeZone), functions, new SourcePriority(preferred));
+            ownerUserId, type, rule.CanonicalUnit, from, to, request.BucketSize, ResolveZone(request.TimeZone), functions,
+            new SourcePriority(preferred.Concat(SourcePriorityOrder.ToWire(storedOrder))));
     }
 
     private static DateTimeZone ResolveZone(string id)

@@ -5,7 +5,7 @@ namespace HealthGrpc.Server.Query;
 
 /// <summary>
 /// Which source wins a 15-minute slot when several recorded the same type: the kind ranked highest (the request's
-/// order, then the default WATCH > PHONE > WEARABLE > SCALE > MEDICAL_DEVICE > APP > MANUAL > UNSPECIFIED, as
+/// order, then the owner's stored order, then the default WATCH > PHONE > WEARABLE > SCALE > MEDICAL_DEVICE > APP > MANUAL > UNSPECIFIED, as
 /// source.proto documents); between two sources of one kind, the one whose identity fields sort first (ordinal), so
 /// the choice never depends on storage order.
 /// </summary>

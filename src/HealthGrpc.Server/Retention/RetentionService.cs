@@ -12,8 +12,9 @@ internal sealed partial class RetentionService(
 {
     private readonly IReadOnlyDictionary<int, int> _daysByType = options.DaysByType();
     private readonly SemaphoreSlim _sweeping = new(1, 1);
-    // Where the ack compaction continues: batch rows examined once are not read again by this process.
-    private long _ackPosition;
+    // Where the ack compaction continues: batch rows examined once are not read again. Loaded from a store that keeps
+    // it (IRetentionProgressStore) at the first sweep, so a restart neither examines everything again nor skips a batch.
+    private long? _ackPosition;
 
     /// <summary>One sweep (also what the loop runs); returns the raw items purged and the acks compacted.</summary>
     public async Task<(long Purged, long AcksCompacted)> SweepAsync(CancellationToken ct)
@@ -40,10 +41,11 @@ internal sealed partial class RetentionService(
             if (options.AckDays > 0)
             {
                 var before = (now - TimeSpan.FromDays(options.AckDays)).ToUnixTimeMilliseconds();
+                _ackPosition ??= store is IRetentionProgressStore progress ? await progress.GetAckCompactionPositionAsync(ct).ConfigureAwait(false) : 0;
                 AckCompaction step;
                 do
                 {
-                    step = await store.CompactAcksAsync(before, _ackPosition, batchRows, ct).ConfigureAwait(false);
+                    step = await store.CompactAcksAsync(before, _ackPosition.Value, batchRows, ct).ConfigureAwait(false);
                     compacted += step.Compacted;
                     _ackPosition = step.Position;
                 }

@@ -11,7 +11,8 @@ internal sealed partial class QueryService
     public override async Task<GetAggregatesResponse> GetAggregates(GetAggregatesRequest request, ServerCallContext context)
     {
         var access = await readers.ResolveAsync(context.Reader(), request.OwnerUserId, context.CancellationToken);
-        var query = AggregateRequest.From(request, access.OwnerUserId);
+        // The owner's stored order ranks after the request's own (a grantee sees the owner's choice of sources).
+        var query = AggregateRequest.From(request, access.OwnerUserId, await StoredPriorityAsync(access.OwnerUserId, context.CancellationToken));
         var buckets = LocalBuckets.Cover(query.Zone, query.BucketSize, query.FromUnixMs, query.ToUnixMs);
         if (access.Scope is { } scope)
         {

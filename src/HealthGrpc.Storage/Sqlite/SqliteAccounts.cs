@@ -9,8 +9,10 @@ namespace HealthGrpc.Storage.Sqlite;
 /// (`healthgrpc token revoke` while the server runs): each runs in its own short IMMEDIATE transaction on its own
 /// connection, outside the ingest writer's group commit, and SQLite's lock orders it with the writer's commits.
 /// Triggers of <see cref="MigrationSql"/> advance auth_generation whenever a credential is taken away, whoever writes.
+/// Reads run on a <see cref="SqliteReadRunner"/> like the store's other reads: off the caller's thread (every
+/// authenticated call looks its token up), on pooled read-only connections, a bounded number at once.
 /// </summary>
-internal sealed class SqliteAccounts(string path, TimeSpan busyTimeout)
+internal sealed class SqliteAccounts(string path, TimeSpan busyTimeout, SqliteReadRunner reads)
 {
     /// <summary>Schema version 10: expiry and revocation of tokens, disabled users, the auth generation counter.</summary>
     public const string MigrationSql = """
@@ -35,31 +37,35 @@ internal sealed class SqliteAccounts(string path, TimeSpan busyTimeout)
 
     private const string TokenColumns = $"{TokenIdSql}, u.user_id, t.created_ms, t.expires_ms, t.revoked_ms";
 
-    private readonly string _readConnectionString = SqliteSchema.ReaderConnectionString(path, busyTimeout);
     private readonly SqliteShortWrite _writes = new(SqliteSchema.WriterConnectionString(path, busyTimeout));
 
     public Task<UserAccount?> FindUserAsync(string userId, CancellationToken ct)
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);
-        using var connection = Open(_readConnectionString, ct);
-        using var command = Command(connection, UserSelect + " WHERE u.user_id = $u", NowParameter, ("$u", userId));
-        using var reader = command.ExecuteReader();
-        return Task.FromResult(reader.Read() ? ReadUser(reader) : null);
+        return reads.RunAsync<UserAccount?>(
+            connection =>
+            {
+                using var command = Command(connection, UserSelect + " WHERE u.user_id = $u", NowParameter, ("$u", userId));
+                using var reader = command.ExecuteReader();
+                return reader.Read() ? ReadUser(reader) : null;
+            },
+            ct);
     }
 
-    public Task<IReadOnlyList<UserAccount>> ListUsersAsync(CancellationToken ct)
-    {
-        using var connection = Open(_readConnectionString, ct);
-        using var command = Command(connection, UserSelect + " ORDER BY u.user_id", NowParameter);
-        using var reader = command.ExecuteReader();
-        var users = new List<UserAccount>();
-        while (reader.Read())
+    public Task<IReadOnlyList<UserAccount>> ListUsersAsync(CancellationToken ct) => reads.RunAsync<IReadOnlyList<UserAccount>>(
+        connection =>
         {
-            users.Add(ReadUser(reader));
-        }
+            using var command = Command(connection, UserSelect + " ORDER BY u.user_id", NowParameter);
+            using var reader = command.ExecuteReader();
+            var users = new List<UserAccount>();
+            while (reader.Read())
+            {
+                users.Add(ReadUser(reader));
+            }
 
-        return Task.FromResult<IReadOnlyList<UserAccount>>(users);
-    }
+            return users;
+        },
+        ct);
 
     public Task<bool> DisableUserAsync(string userId, CancellationToken ct)
     {
@@ -102,22 +108,23 @@ internal sealed class SqliteAccounts(string path, TimeSpan busyTimeout)
         }, ct);
     }
 
-    public Task<IReadOnlyList<TokenInfo>> ListTokensAsync(string? userId, CancellationToken ct)
-    {
-        using var connection = Open(_readConnectionString, ct);
-        using var command = Command(
-            connection,
-            $"SELECT {TokenColumns} FROM tokens t JOIN users u ON u.id = t.user_ref WHERE $u IS NULL OR u.user_id = $u ORDER BY t.created_ms, 1",
-            ("$u", userId));
-        using var reader = command.ExecuteReader();
-        var tokens = new List<TokenInfo>();
-        while (reader.Read())
+    public Task<IReadOnlyList<TokenInfo>> ListTokensAsync(string? userId, CancellationToken ct) => reads.RunAsync<IReadOnlyList<TokenInfo>>(
+        connection =>
         {
-            tokens.Add(ReadToken(reader));
-        }
+            using var command = Command(
+                connection,
+                $"SELECT {TokenColumns} FROM tokens t JOIN users u ON u.id = t.user_ref WHERE $u IS NULL OR u.user_id = $u ORDER BY t.created_ms, 1",
+                ("$u", userId));
+            using var reader = command.ExecuteReader();
+            var tokens = new List<TokenInfo>();
+            while (reader.Read())
+            {
+                tokens.Add(ReadToken(reader));
+            }
 
-        return Task.FromResult<IReadOnlyList<TokenInfo>>(tokens);
-    }
+            return tokens;
+        },
+        ct);
 
     public Task<TokenRevocation> RevokeTokenAsync(string tokenId, CancellationToken ct)
     {
@@ -154,23 +161,29 @@ internal sealed class SqliteAccounts(string path, TimeSpan busyTimeout)
 
     public Task<Credential?> FindCredentialAsync(ReadOnlyMemory<byte> tokenHash, CancellationToken ct)
     {
-        using var connection = Open(_readConnectionString, ct);
-        using var command = Command(
-            connection,
-            $"SELECT u.user_id, {TokenIdSql}, t.expires_ms, t.revoked_ms, u.disabled_ms FROM tokens t JOIN users u ON u.id = t.user_ref WHERE t.token_hash = $h",
-            ("$h", tokenHash.ToArray()));
-        using var reader = command.ExecuteReader();
-        return Task.FromResult(reader.Read()
-            ? new Credential(reader.GetString(0), reader.GetString(1), Time(reader, 2), Time(reader, 3), Time(reader, 4))
-            : null);
+        var hash = tokenHash.ToArray();
+        return reads.RunAsync<Credential?>(
+            connection =>
+            {
+                using var command = Command(
+                    connection,
+                    $"SELECT u.user_id, {TokenIdSql}, t.expires_ms, t.revoked_ms, u.disabled_ms FROM tokens t JOIN users u ON u.id = t.user_ref WHERE t.token_hash = $h",
+                    ("$h", hash));
+                using var reader = command.ExecuteReader();
+                return reader.Read()
+                    ? new Credential(reader.GetString(0), reader.GetString(1), Time(reader, 2), Time(reader, 3), Time(reader, 4))
+                    : null;
+            },
+            ct);
     }
 
-    public Task<long> GetAuthGenerationAsync(CancellationToken ct)
-    {
-        using var connection = Open(_readConnectionString, ct);
-        using var command = Command(connection, "SELECT generation FROM auth_generation WHERE id = 1");
-        return Task.FromResult(Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture));
-    }
+    public Task<long> GetAuthGenerationAsync(CancellationToken ct) => reads.RunAsync(
+        connection =>
+        {
+            using var command = Command(connection, "SELECT generation FROM auth_generation WHERE id = 1");
+            return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+        },
+        ct);
 
     private const string UserSelect = """
         SELECT u.user_id, u.created_ms, u.disabled_ms,
@@ -195,12 +208,4 @@ internal sealed class SqliteAccounts(string path, TimeSpan busyTimeout)
 
     private static DateTimeOffset? Time(SqliteDataReader reader, int ordinal) =>
         reader.IsDBNull(ordinal) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(ordinal));
-
-    private static SqliteConnection Open(string connectionString, CancellationToken ct)
-    {
-        ct.ThrowIfCancellationRequested();
-        var connection = new SqliteConnection(connectionString);
-        connection.Open();
-        return connection;
-    }
 }

@@ -34,7 +34,8 @@ public sealed partial class SqliteHealthStore : IHealthStore, IRetentionStore, I
         _options = options;
         _readConnectionString = SqliteSchema.ReaderConnectionString(path, options.BusyTimeout);
         _reads = new SqliteReadRunner(OpenReader, Environment.ProcessorCount);
-        _accounts = new SqliteAccounts(path, options.BusyTimeout);
+        // A gate of their own: token lookups (one per authenticated call) never queue behind long range reads.
+        _accounts = new SqliteAccounts(path, options.BusyTimeout, new SqliteReadRunner(OpenReader, Environment.ProcessorCount));
         _usage = new SqliteUsage(path, options.BusyTimeout);
         _commits = new SqliteCommitLoop(path, options, writer, PublishCommitted);
     }
@@ -207,9 +208,6 @@ public sealed partial class SqliteHealthStore : IHealthStore, IRetentionStore, I
     /// <summary>The highest sequence retention purged from the user's feed (0 while nothing was).</summary>
     public Task<long> GetChangeFloorAsync(string userId, CancellationToken ct)
         => ReadUserIntegerAsync("SELECT change_floor FROM users WHERE user_id = $user", userId, ct);
-
-    public Task<long> CountSamplesAsync(string userId, CancellationToken ct)
-        => ReadUserIntegerAsync("SELECT COUNT(*) FROM samples WHERE user_ref = (SELECT id FROM users WHERE user_id = $user)", userId, ct);
 
     public Task<long> CountSeriesPointsAsync(string userId, CancellationToken ct)
         => ReadUserIntegerAsync("SELECT COALESCE(SUM(point_count), 0) FROM series WHERE user_ref = (SELECT id FROM users WHERE user_id = $user)", userId, ct);

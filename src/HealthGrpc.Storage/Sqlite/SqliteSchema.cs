@@ -238,6 +238,10 @@ public static class SqliteSchema
         new(13, "quotas", SqliteUsage.MigrationSql),
         // Insights: insights (one open per user and kind, published on the change feed) and insight_settings (the user's zone).
         new(14, "insights", SqliteInsights.MigrationSql),
+        // Retention progress: where the ack compaction continues after a restart (retention_progress).
+        new(15, "retention-progress", SqliteRetention.ProgressMigrationSql),
+        // Source priority: users.source_priority (a user's own order of device kinds for aggregates).
+        new(16, "source-priority", SqliteSourcePriorities.MigrationSql),
     ];
 
     /// <summary>The samples table of migration 4 under <paramref name="name"/> (also used by the layout benchmark).</summary>

@@ -11,7 +11,7 @@ internal sealed class RetentionPurger
 {
     private readonly RetentionHorizons _horizons;
     private readonly SqliteCommand _users, _lastSampleStart, _deleteSamples, _deleteSeries, _deleteWaveforms, _raiseFloor;
-    private readonly SqliteCommand _examineBatches, _compactAcks;
+    private readonly SqliteCommand _examineBatches, _compactAcks, _saveAckPosition;
 
     public RetentionPurger(WriterStatements statements, RetentionHorizons horizons)
     {
@@ -49,8 +49,11 @@ internal sealed class RetentionPurger
             ("$floor", SqliteType.Integer), ("$user", SqliteType.Integer));
 
         _examineBatches = statements.Prepare(
-            "SELECT COUNT(*), MAX(id), MAX(commit_ms) FROM (SELECT id, commit_ms FROM batches WHERE id > $after ORDER BY id LIMIT $limit)",
-            ("$after", SqliteType.Integer), ("$limit", SqliteType.Integer));
+            """
+            SELECT COUNT(*), MAX(id), MAX(commit_ms), MAX(CASE WHEN commit_ms < $before THEN id END)
+            FROM (SELECT id, commit_ms FROM batches WHERE id > $after ORDER BY id LIMIT $limit)
+            """,
+            ("$after", SqliteType.Integer), ("$limit", SqliteType.Integer), ("$before", SqliteType.Integer));
         // The latest batch of each device epoch keeps its ack: that is the batch a client that lost its last ack replays.
         _compactAcks = statements.Prepare(
             """
@@ -59,6 +62,10 @@ internal sealed class RetentionPurger
               AND batch_seq < (SELECT high_water_mark FROM device_epochs e WHERE e.device_ref = batches.device_ref AND e.epoch = batches.epoch)
             """,
             ("$after", SqliteType.Integer), ("$last", SqliteType.Integer), ("$before", SqliteType.Integer));
+        // Saved in the compaction's own transaction: a restart continues exactly where the last committed step ended.
+        _saveAckPosition = statements.Prepare(
+            $"INSERT INTO retention_progress (task, position) VALUES ('{SqliteRetention.AckCompactionTask}', $position) ON CONFLICT (task) DO UPDATE SET position = excluded.position",
+            ("$position", SqliteType.Integer));
     }
 
     public PurgeResult Purge(int type, long beforeMs, int maxRows)
@@ -116,7 +123,8 @@ internal sealed class RetentionPurger
     {
         _examineBatches.Bind("$after", afterPosition);
         _examineBatches.Bind("$limit", maxRows);
-        long examined, last, newestCommit;
+        _examineBatches.Bind("$before", beforeMs);
+        long examined, newestCommit, lastOld;
         using (var reader = _examineBatches.ExecuteReader())
         {
             reader.Read();
@@ -126,15 +134,19 @@ internal sealed class RetentionPurger
                 return new AckCompaction(0, afterPosition, Done: true);
             }
 
-            (last, newestCommit) = (reader.GetInt64(1), reader.GetInt64(2));
+            newestCommit = reader.GetInt64(2);
+            lastOld = reader.IsDBNull(3) ? afterPosition : reader.GetInt64(3);
         }
 
+        // Batch ids grow with commit time (one writer), so the old batches examined are a prefix of them: the position
+        // stops at the last old one, and a batch still too young is examined again by a later sweep, when it is old.
         _compactAcks.Bind("$after", afterPosition);
-        _compactAcks.Bind("$last", last);
+        _compactAcks.Bind("$last", lastOld);
         _compactAcks.Bind("$before", beforeMs);
         var compacted = _compactAcks.ExecuteNonQuery();
-        // Batch ids grow with commit time (one writer): past the first batch young enough to keep, all are.
-        return new AckCompaction(compacted, last, Done: examined < maxRows || newestCommit >= beforeMs);
+        _saveAckPosition.Bind("$position", lastOld);
+        _saveAckPosition.ExecuteNonQuery();
+        return new AckCompaction(compacted, lastOld, Done: examined < maxRows || newestCommit >= beforeMs);
     }
 
     private static int Delete(SqliteCommand delete, ref long floor)

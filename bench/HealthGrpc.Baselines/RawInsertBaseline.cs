@@ -1,8 +1,10 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using HealthGrpc.Storage;
+using HealthGrpc.Storage.Sqlite;
 using Microsoft.Data.Sqlite;
 
-namespace HealthGrpc.Storage.Sqlite;
+namespace HealthGrpc.Baselines;
 
 /// <summary>
 /// The physical limit the store is measured against: the same sample rows inserted into the same schema (same file
