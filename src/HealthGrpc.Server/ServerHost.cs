@@ -1,6 +1,7 @@
 using HealthGrpc.Server.Auth;
 using HealthGrpc.Server.ChangeFeed;
 using HealthGrpc.Server.Health;
+using HealthGrpc.Server.HttpApi;
 using HealthGrpc.Server.Ingest;
 using HealthGrpc.Server.Insights;
 using HealthGrpc.Server.Observability;
@@ -21,6 +22,7 @@ namespace HealthGrpc.Server;
 /// <c>Urls</c> (default http://127.0.0.1:5000, h2c), <c>Kestrel:Endpoints</c> for TLS and other addresses,
 /// <c>Server:AllowPlaintextOnNetwork</c> (h2c on a non-loopback address), <c>Server:Reflection</c>, <c>Server:GrpcWeb</c>
 /// (every service also as gRPC-Web over HTTP/1.1, for browsers and HTTP/1.1-only gateways; default false),
+/// <c>Server:JsonTranscoding</c> (the google.api.http routes as JSON over HTTP and /openapi/v1.json; default false),
 /// <c>Storage:Provider</c> (sqlite, or a provider the host adds: <see cref="StoreProviders"/>), <c>Storage:Path</c> (SQLite,
 /// default data/healthgrpc.db), <c>Storage:ConnectionString</c> (PostgreSQL), <c>Storage:*</c> store tuning (see <see cref="SqliteStoreOptions"/>),
 /// <c>Ingest:*</c> limits (see <see cref="IngestLimits"/>), <c>ChangeFeed:*</c> paging and subscription settings (see
@@ -97,12 +99,19 @@ public static class ServerHost
         builder.Services.AddAuthentication(BearerTokenAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, BearerTokenAuthenticationHandler>(BearerTokenAuthenticationHandler.SchemeName, null);
         builder.Services.AddAuthorization(AuthPolicies.Configure);
-        builder.Services.AddGrpc(grpc =>
+        var grpcServer = builder.Services.AddGrpc(grpc =>
         {
             grpc.MaxReceiveMessageSize = limits.MaxMessageBytes;
             grpc.Interceptors.Add<CallMetricsInterceptor>(); // outermost: sees the status ErrorMappingInterceptor chose
             grpc.Interceptors.Add<ErrorMappingInterceptor>();
         });
+        // Server:JsonTranscoding: the google.api.http routes (/v1/...) and their OpenAPI document (see HttpApi).
+        var jsonTranscoding = builder.Configuration.GetValue("Server:JsonTranscoding", defaultValue: false);
+        if (jsonTranscoding)
+        {
+            grpcServer.AddHttpApi();
+        }
+
         builder.Services.AddGrpcHealthChecks().AddCheck<StoreHealthCheck>("store");
         // Management:Url (the /metrics, /healthz, /readyz endpoint) and Telemetry:* traces (see Telemetry).
         builder.AddServerTelemetry();
@@ -129,6 +138,11 @@ public static class ServerHost
         {
             // Before the guard, which then reads the framed (and for grpc-web-text, decoded) message like any other.
             app.UseGrpcWeb(new GrpcWebOptions { DefaultEnabled = true });
+        }
+
+        if (jsonTranscoding)
+        {
+            app.MapOpenApiDocument();
         }
 
         app.UseAuthentication();

@@ -45,11 +45,16 @@ internal sealed class BearerTokenAuthenticationHandler(
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
     {
         var result = await HandleAuthenticateOnceSafeAsync().ConfigureAwait(false);
-        await GrpcTrailersOnly.WriteAsync(Response, Grpc.Core.StatusCode.Unauthenticated,
+        await RefuseAsync(Grpc.Core.StatusCode.Unauthenticated,
             result.Failure?.Message ?? "missing bearer token (metadata 'authorization: Bearer <token>').").ConfigureAwait(false);
     }
 
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
-        GrpcTrailersOnly.WriteAsync(Response, Grpc.Core.StatusCode.PermissionDenied,
+        RefuseAsync(Grpc.Core.StatusCode.PermissionDenied,
             "this credential may not call this method (a share code only reads, through ChangeFeedService and QueryService).");
+
+    /// <summary>A gRPC status for gRPC and gRPC-Web calls; for a JSON-transcoded call, the HTTP status and a JSON body.</summary>
+    private Task RefuseAsync(Grpc.Core.StatusCode code, string message) => HttpApi.JsonStatusBody.IsTranscoded(Context)
+        ? HttpApi.JsonStatusBody.WriteAsync(Response, code, message)
+        : GrpcTrailersOnly.WriteAsync(Response, code, message);
 }
