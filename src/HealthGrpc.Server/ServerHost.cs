@@ -111,6 +111,8 @@ public static class ServerHost
             app.UseGrpcWeb(new GrpcWebOptions { DefaultEnabled = true });
         }
 
+        // Before authentication, which reads the store: an unreachable store answers UNAVAILABLE, not HTTP 500.
+        app.UseMiddleware<Services.StoreUnavailableMiddleware>();
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseMiddleware<UnaryRequestGuard>();

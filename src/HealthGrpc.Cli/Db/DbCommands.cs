@@ -23,7 +23,7 @@ internal static class DbCommands
         var command = new Command("migrate", "Apply the missing schema migrations (serve does this on start too); creates the store if missing") { Terminal.JsonOption };
         command.SetAction(parse =>
         {
-            var path = StoreLocation.Resolve(parse);
+            var path = SqlitePath(parse, "db migrate");
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
             var applied = SqliteDatabaseInfo.Migrate(path, BusyTimeout);
             var version = SqliteDatabaseInfo.SchemaVersion(path);
@@ -46,7 +46,7 @@ internal static class DbCommands
         var command = new Command("check", "Schema version (current/latest) and PRAGMA integrity_check; exit code 1 when the file is damaged or newer than this build") { Terminal.JsonOption };
         command.SetAction(parse =>
         {
-            var path = StoreLocation.Resolve(parse);
+            var path = SqlitePath(parse, "db check");
             var version = SqliteDatabaseInfo.SchemaVersion(path);
             var problems = SqliteDatabaseInfo.CheckIntegrity(path);
             var tooNew = version > SqliteSchema.LatestVersion;
@@ -75,7 +75,7 @@ internal static class DbCommands
         var command = new Command("stats", "Row counts per table, page counts and sizes of the file and its WAL (per-table bytes where SQLite has dbstat)") { Terminal.JsonOption };
         command.SetAction(parse =>
         {
-            var path = StoreLocation.Resolve(parse);
+            var path = SqlitePath(parse, "db stats");
             var stats = SqliteDatabaseInfo.Stats(path);
             if (parse.GetValue(Terminal.JsonOption))
             {
@@ -96,6 +96,17 @@ internal static class DbCommands
         });
         return command;
     }
+
+    /// <summary>
+    /// The SQLite store file of this command line. These verbs read SQLite's own structures (pages, WAL, PRAGMAs), so
+    /// --provider postgres is refused by name rather than answered from whatever SQLite file --store points at.
+    /// </summary>
+    private static string SqlitePath(ParseResult parse, string verb) =>
+        StoreLocation.ResolveProvider(parse) == PostgresStore.Name
+            ? throw new StoreOptionException(
+                $"{verb} works on the SQLite store only, not on --provider postgres: `healthgrpc serve` migrates PostgreSQL on start; " +
+                "check and size it with PostgreSQL's own tools (amcheck, pg_total_relation_size).")
+            : StoreLocation.Resolve(parse);
 
     private static string Number(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
 }
