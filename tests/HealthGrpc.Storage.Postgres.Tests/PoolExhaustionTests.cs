@@ -21,7 +21,7 @@ public sealed class PoolExhaustionTests
         var connectionString = await PostgresTestDatabase.NewSchemaAsync().T30();
         var auth = ServeProcess.Bearer(await ServeProcess.CreateUserWithTokenAsync(connectionString, User));
         using var server = await ServeProcess.StartAsync(
-            connectionString + ";Maximum Pool Size=3", "--Storage:ConnectionTimeout", "00:00:03", "--Storage:CommandTimeout", "00:00:04");
+            connectionString + ";Maximum Pool Size=3", "--Storage:CommandTimeout", "00:00:04");
         var device = new TestDevice("scale-1", 2, 5);
         await device.UploadAsync(server.Sync, auth, 1); // the writer and the listener now hold their connections
 
@@ -46,7 +46,7 @@ public sealed class PoolExhaustionTests
 
         Assert.All(failures, failure => Assert.Contains(failure.StatusCode, new[] { StatusCode.Unavailable, StatusCode.ResourceExhausted }));
         Assert.Contains(failures, failure => failure.Status.Detail.Contains("connection pool has been exhausted", StringComparison.Ordinal));
-        // Bounded by the connection timeout (3 s) and the command timeout (4 s) of the call holding the connection,
+        // Bounded by the connection timeout (5 s, the default) and the command timeout (4 s) of the call holding the connection,
         // not by the calls' 30 s deadline.
         Assert.True(elapsed.Elapsed < TimeSpan.FromSeconds(20), $"the calls took {elapsed.Elapsed}");
 

@@ -17,6 +17,10 @@ namespace HealthGrpc.Storage.Postgres.Tests.Faults;
 internal sealed partial class ServeProcess : IDisposable
 {
     private static readonly string Dll = Path.Combine(AppContext.BaseDirectory, "healthgrpc.dll");
+
+    // Start-up of a fresh .NET process (JIT, SCRAM authentication to PostgreSQL) on a loaded 2-core box; the same bound
+    // as tests/HealthGrpc.Cli.Tests gives its child processes.
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
     private readonly Process _process;
     private readonly StringBuilder _log;
 
@@ -108,7 +112,7 @@ internal sealed partial class ServeProcess : IDisposable
         });
         try
         {
-            var (address, managementAddress) = await listening.Task.WaitAsync(TestData.Timeout);
+            var (address, managementAddress) = await listening.Task.WaitAsync(StartTimeout);
             return new ServeProcess(process, log, address, managementAddress);
         }
         catch (Exception error)
