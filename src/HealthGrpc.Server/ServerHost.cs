@@ -145,6 +145,8 @@ public static class ServerHost
             app.MapOpenApiDocument();
         }
 
+        // Before authentication, which reads the store: an unreachable store answers UNAVAILABLE, not HTTP 500.
+        app.UseMiddleware<Services.StoreUnavailableMiddleware>();
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseMiddleware<UnaryRequestGuard>();

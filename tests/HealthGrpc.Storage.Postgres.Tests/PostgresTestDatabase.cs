@@ -26,10 +26,12 @@ internal static class PostgresTestDatabase
                 "scripts/with-postgres.sh dotnet test tests/HealthGrpc.Storage.Postgres.Tests");
 
     /// <summary>A connection string whose search path is a new, empty schema.</summary>
-    public static async Task<string> NewSchemaAsync()
+    public static Task<string> NewSchemaAsync() => NewSchemaAsync(ServerConnectionString);
+
+    /// <summary>A connection string whose search path is a new, empty schema of the server at <paramref name="server"/>.</summary>
+    public static async Task<string> NewSchemaAsync(string server)
     {
         var schema = "t_" + Guid.NewGuid().ToString("N");
-        var server = ServerConnectionString;
         await using (var connection = new NpgsqlConnection(server))
         {
             await connection.OpenAsync();

@@ -33,6 +33,8 @@ internal static class ServeCommand
         HostSetting.Duration("Storage:BusyTimeout", "How long a connection waits for another's lock (default 00:00:30)"),
         HostSetting.Integer("Storage:MaxPoolSize", "PostgreSQL: most connections of this instance, writer and listener included (default 20)"),
         HostSetting.Duration("Storage:ConnectionTimeout", "PostgreSQL: how long a call waits for a pooled connection before UNAVAILABLE (default 00:00:05)"),
+        HostSetting.Duration("Storage:HealthProbe:Interval", "PostgreSQL: how often the health check probes the database (default 00:00:01)"),
+        HostSetting.Duration("Storage:HealthProbe:Timeout", "PostgreSQL: a probe slower than this reports NOT_SERVING (default 00:00:02)"),
         HostSetting.Boolean("Storage:AllowAsynchronousCommit", "PostgreSQL: start even with synchronous_commit=off (throw-away databases only; default false)"),
         HostSetting.Integer("Storage:GroupCommit:MaxRows", "Rows after which a group commit closes (default 50000)"),
         HostSetting.Duration("Storage:GroupCommit:MaxDelay", "How long the writer waits for more batches before committing (default 00:00:00.002)"),
@@ -71,7 +73,7 @@ internal static class ServeCommand
                 return Terminal.Fail("the store is named with --store PATH (for every verb); --Storage:Path is its appsettings.json key.");
             }
 
-            await using var app = await ServerHost.BuildAsync(HostArguments(parse), ct: ct, providers: PostgresStore.Providers);
+            await using var app = await ServerHost.BuildAsync(HostArguments(parse), PostgresHealthCheck.AddWhenPostgres, PostgresStore.Providers, ct);
             await app.RunAsync();
             return 0;
         });

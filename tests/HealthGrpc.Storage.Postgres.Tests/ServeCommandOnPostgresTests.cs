@@ -1,0 +1,41 @@
+using HealthGrpc.Contracts.V1;
+using HealthGrpc.Storage.Postgres.Tests.Faults;
+using HealthGrpc.Storage.Tests;
+
+namespace HealthGrpc.Storage.Postgres.Tests;
+
+/// <summary>`healthgrpc serve --provider postgres --connection-string …` and the admin verbs, run as the real command.</summary>
+public sealed class ServeCommandOnPostgresTests
+{
+    [Fact]
+    public async Task Serve_OnPostgres_AcksASyncStream_AndGetCheckpointReturnsWhatItCommitted()
+    {
+        var connectionString = await PostgresTestDatabase.NewSchemaAsync().T30();
+        var auth = ServeProcess.Bearer(await ServeProcess.CreateUserWithTokenAsync(connectionString, "erin"));
+        using var server = await ServeProcess.StartAsync(connectionString);
+        var device = new TestDevice("watch-1", 3, 10);
+
+        await device.SyncAsync(server.Sync, auth, 3);
+
+        Assert.Equal([1UL, 2UL, 3UL], device.Acks.Keys.Order());
+        Assert.All(device.Acks.Values, ack => Assert.Equal((AckOutcome.Committed, 10u), (ack.Outcome, ack.Accepted)));
+        var checkpoint = await server.Sync.GetCheckpointAsync(new GetCheckpointRequest { DeviceId = "watch-1" }, auth, DateTime.UtcNow.AddSeconds(30))
+            .ResponseAsync.WaitAsync(TestData.Timeout);
+        Assert.Equal(("watch-1", 1UL, 3UL), (checkpoint.Device.DeviceId, checkpoint.Device.Epoch, checkpoint.HighWaterMark));
+    }
+
+    [Theory]
+    [InlineData("migrate")]
+    [InlineData("check")]
+    [InlineData("stats")]
+    public async Task Db_OnPostgres_AnswersFromPostgres_AndNeverOpensTheSqliteFileOfStore(string verb)
+    {
+        var connectionString = await PostgresTestDatabase.NewSchemaAsync().T30();
+        var store = Path.Combine(Path.GetTempPath(), $"pg-db-{Guid.NewGuid():N}.db");
+
+        var (exitCode, _, output) = await ServeProcess.RunAsync("db", verb, "--provider", "postgres", "--connection-string", connectionString, "--store", store, "--json");
+
+        Assert.True(exitCode == 0, output);
+        Assert.False(File.Exists(store), "db on --provider postgres must not touch a SQLite file");
+    }
+}
