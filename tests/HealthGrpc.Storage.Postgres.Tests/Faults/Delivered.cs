@@ -34,6 +34,6 @@ internal static class Delivered
         var sent = devices.SelectMany(device => device.SampleUuids).ToHashSet();
         Assert.Equal(sent.Count, stored.Count);
         Assert.True(sent.SetEquals(storedSet), "the stored samples are not exactly the ones the devices sent");
-        Assert.Equal(sent.Count, await store.CountSamplesAsync(userId, CancellationToken.None).T30());
+        Assert.Equal(sent.Count, await PostgresTestDatabase.CountSamplesAsync(connectionString, userId).T30());
     }
 }
