@@ -136,7 +136,9 @@ public static class ServerHost
         var app = builder.Build();
         if (grpcWeb)
         {
-            // Before the guard, which then reads the framed (and for grpc-web-text, decoded) message like any other.
+            // Before the guard, which then reads the framed (and for grpc-web-text, decoded) message like any other; the
+            // guard must know a body was base64 before UseGrpcWeb rewrites its content type.
+            app.Use(UnaryRequestGuard.MarkBase64Body);
             app.UseGrpcWeb(new GrpcWebOptions { DefaultEnabled = true });
         }
 

@@ -10,9 +10,11 @@ namespace HealthGrpc.Server.Tests;
 /// <summary>
 /// A gRPC-Web peer written from the protocol text, not a gRPC library: HTTP/1.1 POSTs of
 /// <c>application/grpc-web+proto</c>, each message a 5-byte-prefixed frame, the trailers a last frame flagged 0x80 (or,
-/// for a trailers-only answer, the response headers). What a browser or an HTTP/1.1-only gateway sends.
+/// for a trailers-only answer, the response headers). What a browser or an HTTP/1.1-only gateway sends. With
+/// <paramref name="text"/>, <c>application/grpc-web-text</c>: the same frames base64-encoded both ways, the default mode
+/// of the grpc-web JavaScript client.
 /// </summary>
-internal sealed class GrpcWebClient(Uri address) : IDisposable
+internal sealed class GrpcWebClient(Uri address, bool text = false) : IDisposable
 {
     private readonly HttpClient _http = new() { Timeout = TestTimeouts.Default };
 
@@ -27,9 +29,9 @@ internal sealed class GrpcWebClient(Uri address) : IDisposable
         {
             Version = HttpVersion.Version11,
             VersionPolicy = HttpVersionPolicy.RequestVersionExact,
-            Content = new ByteArrayContent(body),
+            Content = text ? new StringContent(Convert.ToBase64String(body), Encoding.ASCII) : new ByteArrayContent(body),
         };
-        message.Content.Headers.ContentType = new MediaTypeHeaderValue("application/grpc-web+proto");
+        message.Content.Headers.ContentType = new MediaTypeHeaderValue(text ? "application/grpc-web-text" : "application/grpc-web+proto");
         message.Headers.Add("x-grpc-web", "1");
         if (token is not null)
         {
@@ -38,6 +40,11 @@ internal sealed class GrpcWebClient(Uri address) : IDisposable
 
         using var response = await _http.SendAsync(message).Bounded();
         var bytes = await response.Content.ReadAsByteArrayAsync().Bounded();
+        if (text && response.Content.Headers.ContentType?.MediaType == "application/grpc-web-text")
+        {
+            bytes = DecodeBase64Parts(Encoding.ASCII.GetString(bytes));
+        }
+
         var trailers = response.Headers.Where(header => header.Key.StartsWith("grpc-", StringComparison.OrdinalIgnoreCase))
             .ToDictionary(header => header.Key.ToLowerInvariant(), header => header.Value.First(), StringComparer.Ordinal);
         var messages = new List<TResponse>();
@@ -67,6 +74,30 @@ internal sealed class GrpcWebClient(Uri address) : IDisposable
     }
 
     public void Dispose() => _http.Dispose();
+
+    /// <summary>A grpc-web-text body: one or more padded base64 parts back to back (the server may encode each frame alone).</summary>
+    private static byte[] DecodeBase64Parts(string body)
+    {
+        var bytes = new List<byte>();
+        for (var start = 0; start < body.Length;)
+        {
+            // A part ends with the first group of 4 that ends in '=' (or with the body).
+            var end = start;
+            while (end + 4 <= body.Length)
+            {
+                end += 4;
+                if (body[end - 1] == '=')
+                {
+                    break;
+                }
+            }
+
+            bytes.AddRange(Convert.FromBase64String(body[start..end]));
+            start = end;
+        }
+
+        return [.. bytes];
+    }
 }
 
 /// <summary>A gRPC-Web answer: HTTP status and version, the messages, and the gRPC status from the trailers.</summary>

@@ -84,6 +84,28 @@ public sealed class GrpcWebTests
     }
 
     [Fact]
+    public async Task Grpc_web_text_as_browsers_send_it_uploads_reads_and_refuses_like_binary_grpc_web()
+    {
+        var (app, _, webAddress) = await StartWithWebEndpointAsync();
+        await using var _ = app;
+        var token = BearerTokens.Issue();
+        await app.Services.GetRequiredService<IHealthStore>().AddTokenAsync("web-text", BearerTokens.Hash(token), CancellationToken.None).Bounded();
+        using var web = new GrpcWebClient(webAddress, text: true);
+        var uuids = Batches.NewUuids(3);
+
+        var uploaded = await web.CallAsync(Upload, Batches.Upload(Batches.HeartRate(1, uuids), Batches.Device("browser-text")), UploadResponse.Parser, token);
+        Assert.Equal((HttpStatusCode.OK, 0), (uploaded.HttpStatus, uploaded.GrpcStatus));
+        Assert.Equal((AckOutcome.Committed, 3u), (uploaded.Message.Ack.Outcome, uploaded.Message.Ack.Accepted));
+
+        var checkpoint = await web.CallAsync(GetCheckpoint, new GetCheckpointRequest { DeviceId = "browser-text" }, GetCheckpointResponse.Parser, token);
+        Assert.Equal((0, 1ul), (checkpoint.GrpcStatus, checkpoint.Message.HighWaterMark));
+
+        var gap = await web.CallAsync(Upload, Batches.Upload(Batches.HeartRate(5, Batches.NewUuids(1)), Batches.Device("browser-text")), UploadResponse.Parser, token);
+        Assert.Equal((int)StatusCode.FailedPrecondition, gap.GrpcStatus);
+        Assert.Equal((ErrorReason.SequenceGap, 1ul), (gap.Detail().Reason, gap.Detail().HighWaterMark));
+    }
+
+    [Fact]
     public async Task Grpc_web_calls_get_the_same_auth_and_error_details()
     {
         var (app, _, webAddress) = await StartWithWebEndpointAsync();
