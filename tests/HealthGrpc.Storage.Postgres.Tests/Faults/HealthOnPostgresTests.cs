@@ -1,3 +1,4 @@
+using HealthGrpc.Storage.Tests;
 using static Grpc.Health.V1.HealthCheckResponse.Types;
 
 namespace HealthGrpc.Storage.Postgres.Tests.Faults;
