@@ -242,28 +242,20 @@ public sealed partial class HealthSyncClient
             receiver = ReceiveLoopAsync(responses, session, slots, cts.Token);
             watchdog = WatchdogAsync(session, cts.Token);
             var first = await Task.WhenAny(sender, receiver, watchdog).ConfigureAwait(false);
-            if (first == sender && sender.IsFaulted)
-            {
-                // A write fails once the server has ended the call (grpc-dotnet: "the call is complete", or the stream
-                // reset). The server's status, and the acks it sent before it, are still on the response stream: let the
-                // receiver reach them, so the failure is classified by what the server answered and not by the write
-                // (which made a non-transient refusal look transient, and its retries unbounded). Bounded by the ack timeout.
-                if (await Task.WhenAny(receiver, watchdog, Task.Delay(_options.AckTimeout, stop)).ConfigureAwait(false) == receiver && receiver.IsFaulted)
-                {
-                    await receiver.ConfigureAwait(false);
-                }
-            }
-
             if (first == sender)
             {
-                await sender.ConfigureAwait(false); // throws its failure
-                // Idle: the request stream is complete and nothing is in flight; let the server end the call.
-                var ended = await Task.WhenAny(receiver, Task.Delay(_options.AckTimeout, stop)).ConfigureAwait(false);
-                if (ended == receiver)
+                // Either idle (the request stream is complete, nothing in flight: let the server end the call), or a write
+                // failed because the server had ended the call (grpc-dotnet: "the call is complete", or a stream reset).
+                // Then the server's status, and the acks it sent before it, are still on the response stream: a failed
+                // receiver's exception wins, so a refusal is classified by what the server answered, not by the write
+                // (which made a non-transient refusal look transient, and its retries unbounded).
+                var ended = await Task.WhenAny(receiver, watchdog, Task.Delay(_options.AckTimeout, stop)).ConfigureAwait(false);
+                if (ended == receiver && (receiver.IsFaulted || !sender.IsFaulted))
                 {
                     await receiver.ConfigureAwait(false);
                 }
 
+                await sender.ConfigureAwait(false); // throws its failure
                 return;
             }
 
