@@ -234,9 +234,25 @@ public sealed class SyncEngineTests(ITestOutputHelper output)
         await using var server = await TestServer.StartAsync();
         var set = TestClient.HeartRate(12);
         set.Samples[1].ScaledValue = 412; // in the first of three atomic batches of 5, 5 and 2 (+ the anchor)
-        var options = TestClient.Options(server.Address, Path.Combine(server.Directory, "client.db"), server.Token, maxSamplesPerBatch: 5);
+
+        // The case under test: the batch carrying the anchor is acked while the rejected batch's rest is still to be
+        // sent. So the client sees no answer (past the Welcome) before it has written all three batches; otherwise a
+        // fast rejection lets the rest go out first, ahead of the anchor's batch, and the order checked below is moot.
+        var sent = 0;
+        var allSent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Task Hold() => Volatile.Read(ref sent) == 0 ? Task.CompletedTask : allSent.Task.WaitAsync(TestClient.Timeout);
+        var options = TestClient.Options(
+            server.Address, Path.Combine(server.Directory, "client.db"), server.Token, maxSamplesPerBatch: 5,
+            configureChannel: c => c.HttpHandler = new HeldResponseHandler(Hold));
         options.Sources.Add(new FixedSource(DataType.HeartRate, [set]));
         var (client, events) = await TestClient.OpenAsync(options);
+        client.Events += (_, e) =>
+        {
+            if (e.Kind == SyncEventKind.Sent && Interlocked.Increment(ref sent) == 3)
+            {
+                allSent.TrySetResult();
+            }
+        };
         await using (client)
         {
             await client.DrainAsync(includeCatchUp: false).WaitAsync(TestClient.Timeout);

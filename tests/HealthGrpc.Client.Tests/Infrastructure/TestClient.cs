@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Google.Protobuf;
+using Grpc.Net.Client;
 using HealthGrpc.Contracts;
 using HealthGrpc.Contracts.V1;
 
@@ -10,7 +11,8 @@ internal static class TestClient
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(90);
 
-    public static HealthSyncOptions Options(Uri address, string dbPath, string? token, string? deviceId = null, int maxSamplesPerBatch = 1000) => new()
+    public static HealthSyncOptions Options(
+        Uri address, string dbPath, string? token, string? deviceId = null, int maxSamplesPerBatch = 1000, Action<GrpcChannelOptions>? configureChannel = null) => new()
     {
         ServerAddress = address,
         DatabasePath = dbPath,
@@ -22,6 +24,7 @@ internal static class TestClient
         RetryMaxDelay = TimeSpan.FromSeconds(1),
         IdleTimeout = TimeSpan.FromSeconds(2),
         CredentialsRetryInterval = TimeSpan.FromSeconds(30),
+        ConfigureChannel = configureChannel,
     };
 
     public static async Task<(HealthSyncClient Client, EventLog Events)> OpenAsync(HealthSyncOptions options)
