@@ -16,6 +16,11 @@ catch (StoreOptionException usage)
 {
     return Terminal.Fail(usage.Message);
 }
+catch (HealthGrpc.Storage.HealthStoreConfigurationException misconfigured)
+{
+    // A malformed connection string, a database that would lose acked data: the message names the setting to fix.
+    return Terminal.Fail(misconfigured.Message);
+}
 catch (HealthGrpc.Storage.HealthStoreUnavailableException unavailable)
 {
     // PostgreSQL unreachable (or refusing): say so, without a stack trace.

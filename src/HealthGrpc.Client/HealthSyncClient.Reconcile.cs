@@ -1,3 +1,4 @@
+using Google.Protobuf;
 using Grpc.Core;
 using HealthGrpc.Contracts.V1;
 
@@ -17,7 +18,10 @@ public sealed partial class HealthSyncClient
     /// UTC days (today included), the samples the sources hold (<see cref="ISampleSource.ReadRangeAsync"/> of the day,
     /// distinct uuids) with the samples the server holds from this device. A day that differs is enqueued again whole at
     /// catch-up priority (the server deduplicates by uuid, so what it has is not stored twice); a day where the server
-    /// holds more than the sources is reported (<see cref="ReconciledDay.ServerHasMore"/>) and nothing is deleted. The
+    /// holds more than the sources is reported (<see cref="ReconciledDay.ServerHasMore"/>) and nothing is deleted. Samples
+    /// the server rejected (in the quarantine with their reason, until <see cref="HealthSyncOptions.QuarantineRetention"/>
+    /// purges them) are left out of both sides of the comparison: resending them would only have them refused again;
+    /// <see cref="RetryQuarantinedAsync"/> sends them on request. The
     /// result is raised as a <see cref="SyncEventKind.Reconciled"/> event and kept for <see cref="SyncStatus.LastReconciliation"/>.
     /// Run it after a drain: samples still queued compare as missing and are enqueued once more (harmless, but sent twice).
     /// </summary>
@@ -33,9 +37,10 @@ public sealed partial class HealthSyncClient
         if (types.Count > 0)
         {
             var server = await GetServerDigestsAsync(types, firstDayMs, days, cancellationToken).ConfigureAwait(false);
+            var refused = await _store.GetRefusedSampleUuidsAsync(cancellationToken).ConfigureAwait(false);
             foreach (var digest in server)
             {
-                var local = await ReadSourcesAsync(digest.Type, digest.DayStart.ToDateTimeOffset(), cancellationToken).ConfigureAwait(false);
+                var local = await ReadSourcesAsync(digest.Type, digest.DayStart.ToDateTimeOffset(), refused, cancellationToken).ConfigureAwait(false);
                 if (local.Matches(digest))
                 {
                     continue;
@@ -120,15 +125,15 @@ public sealed partial class HealthSyncClient
         }
     }
 
-    /// <summary>What every source that reads <paramref name="type"/> holds of the UTC day starting at <paramref name="day"/>.</summary>
-    private async Task<SourceDayDigest> ReadSourcesAsync(DataType type, DateTimeOffset day, CancellationToken ct)
+    /// <summary>What every source that reads <paramref name="type"/> holds of the UTC day starting at <paramref name="day"/>, but the samples the server refused.</summary>
+    private async Task<SourceDayDigest> ReadSourcesAsync(DataType type, DateTimeOffset day, IReadOnlySet<ByteString> refused, CancellationToken ct)
     {
         var digest = new SourceDayDigest();
         foreach (var source in _options.Sources)
         {
             if (source.Types.Contains(type))
             {
-                digest.Add(await source.ReadRangeAsync(type, day, day.AddDays(1), ct).ConfigureAwait(false));
+                digest.Add(await source.ReadRangeAsync(type, day, day.AddDays(1), ct).ConfigureAwait(false), refused);
             }
         }
 

@@ -20,10 +20,15 @@ internal sealed class SourceDayDigest
 
     public int Samples { get; private set; }
 
-    public void Add(IReadOnlyList<SampleSet> sets)
+    /// <summary>
+    /// Adds what a source holds, leaving out the samples in <paramref name="refused"/>: the server rejected those (they
+    /// wait in the quarantine), so a day holding one still compares equal and is not resent only to be refused again.
+    /// </summary>
+    public void Add(IReadOnlyList<SampleSet> sets, IReadOnlySet<ByteString> refused)
     {
-        foreach (var set in sets)
+        foreach (var source in sets)
         {
+            var set = refused.Count > 0 && source.Samples.Any(s => refused.Contains(s.Uuid)) ? Without(source, refused) : source;
             Sets.Add(set);
             Samples += set.Samples.Count;
             foreach (var sample in set.Samples)
@@ -39,4 +44,12 @@ internal sealed class SourceDayDigest
     }
 
     public bool Matches(DailyDigest server) => (ulong)Count == server.Count && Digest == server.Digest;
+
+    private static SampleSet Without(SampleSet set, IReadOnlySet<ByteString> refused)
+    {
+        var kept = set.Clone();
+        kept.Samples.Clear();
+        kept.Samples.Add(set.Samples.Where(s => !refused.Contains(s.Uuid)));
+        return kept;
+    }
 }

@@ -1,3 +1,4 @@
+using Google.Protobuf;
 using HealthGrpc.Contracts.V1;
 
 namespace HealthGrpc.Client;
@@ -32,6 +33,38 @@ internal sealed partial class SyncStore
             }
 
             return list;
+        }
+        catch (Exception e) when (StoreFailure.Is(e))
+        {
+            throw StoreFailure.Wrap(e, Path);
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>
+    /// The uuids of the samples the server rejected (quarantined items with their reject reason; whole batches quarantined
+    /// after repeated failures are not refusals of their samples). Bounded by the quarantine's own limits.
+    /// </summary>
+    public async Task<IReadOnlySet<ByteString>> GetRefusedSampleUuidsAsync(CancellationToken ct)
+    {
+        await EnterAsync(ct).ConfigureAwait(false);
+        try
+        {
+            using var cmd = Command(null, "SELECT payload FROM batches WHERE status=2 AND reject_reason IS NOT NULL");
+            var uuids = new HashSet<ByteString>();
+            using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            while (await r.ReadAsync(ct).ConfigureAwait(false))
+            {
+                foreach (var set in Batch.Parser.ParseFrom(_cipher.Open((byte[])r.GetValue(0))).SampleSets)
+                {
+                    uuids.UnionWith(set.Samples.Select(s => s.Uuid));
+                }
+            }
+
+            return uuids;
         }
         catch (Exception e) when (StoreFailure.Is(e))
         {

@@ -28,17 +28,15 @@ public sealed class PgHealthProbe : IAsyncDisposable
 
     public PgHealthProbe(string connectionString, PgHealthProbeOptions? options = null)
     {
-        ArgumentException.ThrowIfNullOrEmpty(connectionString);
         _options = options ?? new PgHealthProbeOptions();
         var timeoutSeconds = Math.Max(1, (int)Math.Ceiling(_options.Timeout.TotalSeconds));
         // One unpooled connection, kept open between probes (a dead server shows on the next statement), reopened after a failure.
-        _dataSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(connectionString)
-        {
-            Pooling = false,
-            Timeout = timeoutSeconds,
-            CommandTimeout = timeoutSeconds,
-            ApplicationName = "healthgrpc-health-probe",
-        }.ConnectionString);
+        var builder = PgConnectionString.Parse(connectionString);
+        builder.Pooling = false;
+        builder.Timeout = timeoutSeconds;
+        builder.CommandTimeout = timeoutSeconds;
+        builder.ApplicationName = "healthgrpc-health-probe";
+        _dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
         _loop = Task.Run(RunAsync);
     }
 

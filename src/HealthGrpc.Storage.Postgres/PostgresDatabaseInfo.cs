@@ -128,8 +128,8 @@ public static class PostgresDatabaseInfo
 
     private static async Task<NpgsqlConnection> OpenAsync(string connectionString, CancellationToken ct)
     {
-        ArgumentException.ThrowIfNullOrEmpty(connectionString);
-        var connection = new NpgsqlConnection(connectionString);
+        var builder = PgConnectionString.Parse(connectionString);
+        var connection = new NpgsqlConnection(builder.ConnectionString);
         try
         {
             await connection.OpenAsync(ct).ConfigureAwait(false);
@@ -137,7 +137,6 @@ public static class PostgresDatabaseInfo
         catch (Exception error) when (error is NpgsqlException or IOException or TimeoutException)
         {
             await connection.DisposeAsync().ConfigureAwait(false);
-            var builder = new NpgsqlConnectionStringBuilder(connectionString);
             throw new HealthStoreUnavailableException($"Cannot reach PostgreSQL ({builder.Host}:{builder.Port}/{builder.Database}): {error.Message}", error);
         }
 

@@ -57,9 +57,8 @@ public sealed partial class PostgresHealthStore : IHealthStore
     /// </summary>
     public static async Task<PostgresHealthStore> OpenAsync(string connectionString, PostgresStoreOptions? options = null, CancellationToken ct = default)
     {
-        ArgumentException.ThrowIfNullOrEmpty(connectionString);
         options ??= new PostgresStoreOptions();
-        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        var builder = PgConnectionString.Parse(connectionString);
         if (!connectionString.Contains("Maximum Pool Size", StringComparison.OrdinalIgnoreCase)
             && !connectionString.Contains("Max Pool Size", StringComparison.OrdinalIgnoreCase))
         {
@@ -117,7 +116,7 @@ public sealed partial class PostgresHealthStore : IHealthStore
 
         if (string.Equals(synchronousCommit, "off", StringComparison.OrdinalIgnoreCase) || string.Equals(fsync, "off", StringComparison.OrdinalIgnoreCase))
         {
-            throw new InvalidOperationException(
+            throw new HealthStoreConfigurationException(
                 $"PostgreSQL has synchronous_commit={synchronousCommit}, fsync={fsync}: an acknowledged batch could be lost in a crash. " +
                 "Set synchronous_commit=on and fsync=on on the server (or for the role/database), or, for a throw-away test database only, " +
                 "Storage:AllowAsynchronousCommit=true.");

@@ -59,6 +59,38 @@ public sealed class PostgresDbCommandTests
         Assert.Contains("grant_access", table, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("Hostt=127.0.0.1;Database=x", "Couldn't set hostt")]
+    [InlineData("Host=127.0.0.1;Timeout=soon", "Couldn't set timeout")]
+    [InlineData("no key value pairs here", "not a valid PostgreSQL connection string")]
+    public async Task AMalformedConnectionString_IsAnErrorNamingIt_InEveryVerb_NeverAStackTrace(string connectionString, string named)
+    {
+        string[][] verbs = [["user", "list"], ["db", "check"], ["serve", "--urls", "http://127.0.0.1:0"]];
+        foreach (var verb in verbs)
+        {
+            var run = await RunAsync(connectionString, verb);
+
+            Assert.True(run.ExitCode == 1, $"`{run.CommandLine}` exited {run.ExitCode}:\n{run.Stderr}");
+            Assert.Contains("Storage:ConnectionString is not a valid PostgreSQL connection string", run.Stderr, StringComparison.Ordinal);
+            Assert.Contains(named, run.Stderr, StringComparison.Ordinal);
+            Assert.DoesNotContain("Unhandled exception", run.Stderr, StringComparison.Ordinal);
+            Assert.DoesNotContain("   at ", run.Stderr, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task Serve_OnADatabaseWithSynchronousCommitOff_RefusesToStart_SayingWhatToSet()
+    {
+        var database = new NpgsqlConnectionStringBuilder(await NewSchemaAsync()) { Options = "-c synchronous_commit=off" }.ConnectionString;
+
+        var run = await RunAsync(database, "serve", "--urls", "http://127.0.0.1:0");
+
+        Assert.True(run.ExitCode == 1, $"`{run.CommandLine}` exited {run.ExitCode}:\n{run.Stderr}");
+        Assert.Contains("synchronous_commit=off", run.Stderr, StringComparison.Ordinal);
+        Assert.Contains("Storage:AllowAsynchronousCommit", run.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", run.Stderr, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task DbCheck_ADroppedTable_ExitsNonZeroAndNamesIt()
     {

@@ -93,6 +93,37 @@ public sealed class ReconciliationTests
     }
 
     [Fact]
+    public async Task A_sample_the_server_refused_is_left_out_not_resent_and_refused_again_at_every_reconciliation()
+    {
+        await using var server = await TestServer.StartAsync();
+        var set = TestClient.HeartRate(10, end: new DateTimeOffset(Today.AddDays(-1).AddHours(12), TimeSpan.Zero));
+        set.Samples[3].ScaledValue = 412; // implausible: rejected, quarantined; the other nine are stored
+        var options = TestClient.Options(server.Address, Path.Combine(server.Directory, "client.db"), server.Token, deviceId: "phone-q");
+        options.Sources.Add(new FixedSource(DataType.HeartRate, [set]) { ServesRanges = true });
+        var (client, events) = await TestClient.OpenAsync(options);
+        await using (client)
+        {
+            await client.DrainAsync(includeCatchUp: false).WaitAsync(TestClient.Timeout);
+            Assert.Equal(9, await server.CountSamplesAsync());
+            Assert.Single(await client.GetQuarantineAsync().WaitAsync(TestClient.Timeout));
+
+            // The day compares equal: the refused sample is on neither side.
+            var clean = await client.ReconcileAsync().WaitAsync(TestClient.Timeout);
+            Assert.Empty(clean.Differences);
+
+            // A day that does differ is resent without the refused sample: the lost one comes back, nothing is refused again.
+            Assert.Equal(1, await DeleteOnServerAsync(server, [SampleUuid.ToGuid(set.Samples[7].Uuid)]));
+            var healed = await client.ReconcileAsync().WaitAsync(TestClient.Timeout);
+            Assert.Equal([new ReconciledDay(DataType.HeartRate, Day(1), 9, 8, 9)], healed.Differences);
+            await client.WaitUntilDrainedAsync().WaitAsync(TestClient.Timeout);
+            Assert.Equal(9, await server.CountSamplesAsync());
+            Assert.Single(events.Of(SyncEventKind.Quarantined));
+            Assert.Single(await client.GetQuarantineAsync().WaitAsync(TestClient.Timeout));
+            Assert.Empty((await client.ReconcileAsync().WaitAsync(TestClient.Timeout)).Differences);
+        }
+    }
+
+    [Fact]
     public async Task DrainAsync_reconciles_only_when_the_last_complete_sync_is_48_hours_old()
     {
         await using var server = await TestServer.StartAsync();

@@ -15,7 +15,7 @@ public sealed class PostgresStoreTests
         // The session default as the server would hand it out (role/database/server setting).
         var connectionString = new NpgsqlConnectionStringBuilder(await PostgresTestDatabase.NewSchemaAsync().T30()) { Options = "-c synchronous_commit=off" }.ConnectionString;
 
-        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => PostgresHealthStore.OpenAsync(connectionString, PostgresTestDatabase.Options)).T30();
+        var refused = await Assert.ThrowsAsync<HealthStoreConfigurationException>(() => PostgresHealthStore.OpenAsync(connectionString, PostgresTestDatabase.Options)).T30();
 
         Assert.Contains("synchronous_commit=off", refused.Message, StringComparison.Ordinal);
         await using var allowed = await PostgresHealthStore.OpenAsync(connectionString, PostgresTestDatabase.Options with { AllowAsynchronousCommit = true }).T30();

@@ -2,7 +2,6 @@ using HealthGrpc.Server;
 using HealthGrpc.Storage;
 using HealthGrpc.Storage.Postgres;
 using Microsoft.Extensions.Configuration;
-using Npgsql;
 
 namespace HealthGrpc.Cli.Shared;
 
@@ -22,7 +21,7 @@ internal static class PostgresStore
     {
         var connectionString = storage["ConnectionString"] is { Length: > 0 } value
             ? value
-            : throw new InvalidOperationException("Storage:Provider postgres needs Storage:ConnectionString (--connection-string).");
+            : throw new HealthStoreConfigurationException("Storage:Provider postgres needs Storage:ConnectionString (--connection-string).");
         var options = storage.Get<PostgresStoreOptions>() ?? new PostgresStoreOptions();
         return (await PostgresHealthStore.OpenAsync(connectionString, options, ct), Describe(connectionString));
     }
@@ -30,7 +29,7 @@ internal static class PostgresStore
     /// <summary>Host, port and database of a connection string (never its password), for messages and logs.</summary>
     public static string Describe(string connectionString)
     {
-        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        var builder = PgConnectionString.Parse(connectionString);
         return $"postgres://{builder.Host}:{builder.Port}/{builder.Database}";
     }
 }

@@ -115,6 +115,29 @@ internal sealed class FixedSource(DataType type, IReadOnlyList<SampleSet> sets) 
             ? new SourceChanges(sets, [], ByteString.CopyFromUtf8("end"), false)
             : new SourceChanges([], [], anchor, false));
 
-    public ValueTask<IReadOnlyList<SampleSet>> ReadRangeAsync(DataType t, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken) =>
-        ValueTask.FromResult<IReadOnlyList<SampleSet>>([]);
+    /// <summary>True: <see cref="ReadRangeAsync"/> answers the samples of the sets that start in the range (for reconciliation); false: nothing.</summary>
+    public bool ServesRanges { get; init; }
+
+    public ValueTask<IReadOnlyList<SampleSet>> ReadRangeAsync(DataType t, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken)
+    {
+        if (!ServesRanges)
+        {
+            return ValueTask.FromResult<IReadOnlyList<SampleSet>>([]);
+        }
+
+        var inRange = new List<SampleSet>();
+        foreach (var set in sets.Where(s => s.Type == t))
+        {
+            var part = set.Clone();
+            part.Samples.Clear();
+            var baseTime = set.BaseTime.ToDateTimeOffset();
+            part.Samples.Add(set.Samples.Where(s => baseTime.AddMilliseconds(s.StartOffsetMs) is var start && start >= from && start < to));
+            if (part.Samples.Count > 0)
+            {
+                inRange.Add(part);
+            }
+        }
+
+        return ValueTask.FromResult<IReadOnlyList<SampleSet>>(inRange);
+    }
 }
