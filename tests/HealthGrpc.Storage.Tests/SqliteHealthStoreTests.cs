@@ -175,11 +175,15 @@ public sealed class SqliteHealthStoreTests : HealthStoreContract, IDisposable
     /// Makes COMMIT itself fail, deterministically, for any group holding a batch of device "poison": a deferred foreign
     /// key that its batch row violates.
     /// </summary>
-    private static async Task ArmCommitPoisonAsync(string path)
+    /// <summary>Creates the store with <paramref name="users"/> (committed before any group under test) and a trigger that fails the commit of any group holding a batch of device 'poison'.</summary>
+    private static async Task ArmCommitPoisonAsync(string path, params string[] users)
     {
         await using (var seed = await SqliteHealthStore.OpenAsync(path, Options).T30())
         {
-            await seed.CreateUserAsync("seed", CancellationToken.None).T30();
+            foreach (var user in (string[])["seed", .. users])
+            {
+                await seed.CreateUserAsync(user, CancellationToken.None).T30();
+            }
         }
 
         using (var connection = Open(path))
@@ -199,12 +203,13 @@ public sealed class SqliteHealthStoreTests : HealthStoreContract, IDisposable
     public async Task ACommitFailure_FailsEveryBatchOfTheGroup_AndTheStoreRecovers()
     {
         var path = _directory.File("fail.db");
-        await ArmCommitPoisonAsync(path);
-
-        var options = Options with { GroupCommit = new GroupCommitOptions { MaxDelay = TimeSpan.FromMilliseconds(300) } };
-        await using var store = await SqliteHealthStore.OpenAsync(path, options).T30();
         var user = NewUser();
-        await store.CreateUserAsync(user, CancellationToken.None).T30(); // the user row must be committed before the group
+        await ArmCommitPoisonAsync(path, user);
+
+        // Groups of exactly three one-sample batches (2 rows each), closed by size rather than by a timer a stalled box
+        // could miss: the long delay is never reached.
+        var options = Options with { GroupCommit = new GroupCommitOptions { MaxDelay = TimeSpan.FromSeconds(30), MaxRows = 6 } };
+        await using var store = await SqliteHealthStore.OpenAsync(path, options).T30();
 
         var good = store.CommitAsync(Batch(user, "good", 1, [Sample()]), CancellationToken.None);
         var poison = store.CommitAsync(Batch(user, "poison", 1, [Sample()]), CancellationToken.None);
@@ -217,9 +222,15 @@ public sealed class SqliteHealthStoreTests : HealthStoreContract, IDisposable
         Assert.Null(await store.GetCheckpointAsync(user, "good", CancellationToken.None).T30());
         Assert.Equal(0L, await store.GetChangeSequenceAsync(user, CancellationToken.None).T30());
 
-        // Nothing was acked, so the clients retry: the store recovered and applies them once.
-        var retry = (await store.CommitAsync(Batch(user, "good", 1, [Sample()]), CancellationToken.None).T30()).Committed();
-        Assert.Equal((1, 1UL, 1L), (retry.Accepted, retry.HighWaterMark, retry.ChangeSequence));
+        // Nothing was acked, so the clients retry: the store recovered and applies them once (with a third device's
+        // batch, to fill the group).
+        var retried = await Task.WhenAll(
+            store.CommitAsync(Batch(user, "good", 1, [Sample()]), CancellationToken.None),
+            store.CommitAsync(Batch(user, "good2", 1, [Sample()]), CancellationToken.None),
+            store.CommitAsync(Batch(user, "good3", 1, [Sample()]), CancellationToken.None)).T30();
+        Assert.All(retried, r => Assert.Equal((1, 1UL), (r.Committed().Accepted, r.Committed().HighWaterMark)));
+        Assert.Equal([1L, 2L, 3L], retried.Select(r => r.Committed().ChangeSequence).Order());
+        Assert.Equal(3L, await store.CountSamplesAsync(user, CancellationToken.None).T30());
     }
 
     [Fact]

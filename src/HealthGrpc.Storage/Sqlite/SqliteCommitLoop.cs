@@ -157,13 +157,6 @@ internal sealed class SqliteCommitLoop
         }
     }
 
-    /// <summary>
-    /// Runs every item of the group in ONE transaction and commits once. No savepoints on the happy path (a savepoint
-    /// makes SQLite copy every page a batch first touches into a sub-journal, 10-20% of the insert cost): when
-    /// an item's own logic throws, the transaction is rolled back, that item alone fails and the rest of the group is
-    /// re-executed from scratch (results are recomputed, nothing was published yet). Storage-level failures
-    /// (I/O, disk full, corruption, locking) and a failing COMMIT fail every item of the group: none is acked.
-    /// </summary>
     /// <summary>Runs one group transaction and reports its size and duration.</summary>
     private void ExecuteObserved(List<WorkItem> group)
     {
@@ -181,6 +174,13 @@ internal sealed class SqliteCommitLoop
         }
     }
 
+    /// <summary>
+    /// Runs every item of the group in ONE transaction and commits once. No savepoints on the happy path (a savepoint
+    /// makes SQLite copy every page a batch first touches into a sub-journal, 10-20% of the insert cost): when
+    /// an item's own logic throws, the transaction is rolled back, that item alone fails and the rest of the group is
+    /// re-executed from scratch (results are recomputed, nothing was published yet). Storage-level failures
+    /// (I/O, disk full, corruption, locking) and a failing COMMIT fail every item of the group: none is acked.
+    /// </summary>
     private void ExecuteGroup(List<WorkItem> group)
     {
         var commitTime = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());

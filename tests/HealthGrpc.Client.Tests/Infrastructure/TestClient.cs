@@ -12,14 +12,17 @@ internal static class TestClient
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(90);
 
     public static HealthSyncOptions Options(
-        Uri address, string dbPath, string? token, string? deviceId = null, int maxSamplesPerBatch = 1000, Action<GrpcChannelOptions>? configureChannel = null) => new()
+        Uri address, string dbPath, string? token, string? deviceId = null, int maxSamplesPerBatch = 1000, Action<GrpcChannelOptions>? configureChannel = null,
+        TimeSpan? ackTimeout = null) => new()
     {
         ServerAddress = address,
         DatabasePath = dbPath,
         AccessToken = token,
         DeviceId = deviceId,
         MaxSamplesPerBatch = maxSamplesPerBatch,
-        AckTimeout = TimeSpan.FromSeconds(3),
+        // Long enough that a stalled box (fsync, GC, JIT of a cold server) never trips the watchdog: a dropped session
+        // would resend a batch and change the event counts tests assert. Tests of the watchdog itself pass a short one.
+        AckTimeout = ackTimeout ?? TimeSpan.FromSeconds(30),
         RetryBaseDelay = TimeSpan.FromMilliseconds(100),
         RetryMaxDelay = TimeSpan.FromSeconds(1),
         IdleTimeout = TimeSpan.FromSeconds(2),
