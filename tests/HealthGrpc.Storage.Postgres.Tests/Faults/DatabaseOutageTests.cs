@@ -34,26 +34,34 @@ public sealed class DatabaseOutageTests : IAsyncLifetime
     [Fact]
     public async Task ImmediateStopMidCommit_ThenRestart_ClientsGetUnavailable_Resume_AndEveryAckedSampleIsStoredOnce()
     {
-        const int Batches = 40, Samples = 50, StopAfterAck = 6;
+        const int Batches = 40, Samples = 50, StopAfterAck = 6, HoldAtAck = 30;
         await _server.WaitForHealthAsync(ServingStatus.Serving);
         var devices = Enumerable.Range(0, 3).Select(i => new TestDevice($"ring-{i}", Batches, Samples)).ToList();
         var streaming = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        Task SignalMidStream(ulong seq)
-        {
-            if (seq == StopAfterAck)
-            {
-                streaming.TrySetResult();
-            }
+        var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
-            return Task.CompletedTask;
+        // No device may finish before the stop took effect, however slowly pg_ctl runs on a loaded box: device 0 waits
+        // for it right after the ack that triggers it, the others keep committing through the stop but wait at ack 30.
+        async Task HoldUntilStopped(ulong seq, int at)
+        {
+            if (seq == (ulong)at)
+            {
+                if (at == StopAfterAck)
+                {
+                    streaming.TrySetResult();
+                }
+
+                await stopped.Task.WaitAsync(TestData.Timeout);
+            }
         }
 
         var syncing = Task.WhenAll(devices.Select((device, i) => Task.Run(() =>
-            device.SyncAllWithRetriesAsync(_ => _server.Sync, _auth, i == 0 ? SignalMidStream : null))));
+            device.SyncAllWithRetriesAsync(_ => _server.Sync, _auth, seq => HoldUntilStopped(seq, i == 0 ? StopAfterAck : HoldAtAck)))));
 
         // Three devices keep the writer committing back to back: the stop lands inside (or between) group commits.
         await streaming.Task.WaitAsync(TestData.Timeout);
         await FaultCluster.StopImmediatelyAsync();
+        stopped.TrySetResult();
         try
         {
             await _server.WaitForHealthAsync(ServingStatus.NotServing);

@@ -80,8 +80,10 @@ public sealed class TwoInstancesTests : IAsyncLifetime
         var old = new TestDevice("phone-1", Batches, Samples, epoch: 1);
         var reinstalled = new TestDevice("phone-1", 3, Samples, epoch: 2);
         var oldHasAcks = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var newEpochCommitted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        // The old epoch keeps uploading on A until it is refused; meanwhile the new epoch commits on B.
+        // The old epoch uploads on A, waits after its 5th ack until the new epoch committed on B (a cold B could
+        // otherwise be slower than all 200 uploads on a warm A), then keeps uploading while B goes on: refused at once.
         var oldSender = Task.Run(async () =>
         {
             for (var seq = 1UL; seq <= Batches; seq++)
@@ -90,6 +92,7 @@ public sealed class TwoInstancesTests : IAsyncLifetime
                 if (seq == 5)
                 {
                     oldHasAcks.TrySetResult();
+                    await newEpochCommitted.Task.WaitAsync(TestData.Timeout);
                 }
             }
         });
@@ -97,13 +100,14 @@ public sealed class TwoInstancesTests : IAsyncLifetime
         for (var seq = 1UL; seq <= 3; seq++)
         {
             Assert.Equal(AckOutcome.Committed, (await reinstalled.UploadAsync(_b.Sync, _auth, seq)).Outcome);
+            newEpochCommitted.TrySetResult();
         }
 
         var fenced = await Assert.ThrowsAsync<RpcException>(() => oldSender.WaitAsync(TimeSpan.FromMinutes(1)));
         Assert.Equal(StatusCode.FailedPrecondition, fenced.StatusCode);
         var detail = Detail(fenced);
         Assert.Equal((ErrorReason.EpochFenced, 2UL), (detail.Reason, detail.CurrentEpoch));
-        Assert.True(old.Acks.Count < Batches, "the old epoch was never fenced");
+        Assert.Equal(5, old.Acks.Count); // the first upload after the new epoch's commit was refused
 
         // What the old epoch got acked is stored (ack means durable); nothing after the fence is.
         await using var store = await PostgresHealthStore.OpenAsync(_connectionString, PostgresTestDatabase.Options).T30();
