@@ -1,3 +1,5 @@
+using Google.Protobuf.WellKnownTypes;
+using HealthGrpc.Contracts;
 using HealthGrpc.Contracts.V1;
 using HealthGrpc.Storage.Postgres.Tests.Faults;
 using HealthGrpc.Storage.Tests;
@@ -22,6 +24,25 @@ public sealed class ServeCommandOnPostgresTests
         var checkpoint = await server.Sync.GetCheckpointAsync(new GetCheckpointRequest { DeviceId = "watch-1" }, auth, DateTime.UtcNow.AddSeconds(30))
             .ResponseAsync.WaitAsync(TestData.Timeout);
         Assert.Equal(("watch-1", 1UL, 3UL), (checkpoint.Device.DeviceId, checkpoint.Device.Epoch, checkpoint.HighWaterMark));
+    }
+
+    [Fact]
+    public async Task Serve_OnPostgres_GetDailyDigest_CountsAndDigestsWhatTheDeviceSynced_PerUtcDay()
+    {
+        var connectionString = await PostgresTestDatabase.NewSchemaAsync().T30();
+        var auth = ServeProcess.Bearer(await ServeProcess.CreateUserWithTokenAsync(connectionString, "erin"));
+        using var server = await ServeProcess.StartAsync(connectionString);
+        var device = new TestDevice("watch-1", 2, 10);
+        await device.SyncAsync(server.Sync, auth, 2);
+
+        var response = await new QueryService.QueryServiceClient(server.Channel).GetDailyDigestAsync(
+            new GetDailyDigestRequest { Types_ = { DataType.HeartRate }, StartDay = Timestamp.FromDateTimeOffset(TestDevice.Origin), Days = 2, DeviceId = "watch-1" },
+            auth,
+            DateTime.UtcNow.AddSeconds(30)).ResponseAsync.WaitAsync(TestData.Timeout);
+
+        // What the SDK's reconciliation computes from its sources for the same day.
+        var synced = device.SampleUuids.Aggregate(0ul, (digest, uuid) => SampleDigest.Add(digest, SampleUuid.ToByteString(uuid).Span));
+        Assert.Equal([(20ul, synced), (0ul, 0ul)], response.Digests.Select(d => (d.Count, d.Digest)));
     }
 
     [Fact]

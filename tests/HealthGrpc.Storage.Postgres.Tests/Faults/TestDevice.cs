@@ -14,7 +14,9 @@ namespace HealthGrpc.Storage.Postgres.Tests.Faults;
 /// </summary>
 internal sealed class TestDevice
 {
-    private static readonly DateTimeOffset Origin = new(DateTime.UtcNow.Date.AddDays(-2), TimeSpan.Zero);
+    /// <summary>The UTC midnight whose day every sample of every device starts in (batch n at n minutes past it).</summary>
+    public static readonly DateTimeOffset Origin = new(DateTime.UtcNow.Date.AddDays(-2), TimeSpan.Zero);
+
     private readonly Batch[] _batches;
 
     public TestDevice(string deviceId, int batches, int samplesPerBatch, ulong epoch = 1)
