@@ -249,7 +249,8 @@ public sealed partial class HealthSyncClient
                 // Then the server's status, and the acks it sent before it, are still on the response stream: a failed
                 // receiver's exception wins, so a refusal is classified by what the server answered, not by the write
                 // (which made a non-transient refusal look transient, and its retries unbounded).
-                var ended = await Task.WhenAny(receiver, watchdog, Task.Delay(_options.AckTimeout, stop)).ConfigureAwait(false);
+                // On the session token: its timer goes with the session (cancelled in finally) when the receiver ends first.
+                var ended = await Task.WhenAny(receiver, watchdog, Task.Delay(_options.AckTimeout, cts.Token)).ConfigureAwait(false);
                 if (ended == receiver && (receiver.IsFaulted || !sender.IsFaulted))
                 {
                     await receiver.ConfigureAwait(false);
