@@ -26,3 +26,23 @@ public sealed class PostgresRetentionStoreTests : RetentionStoreContract
     protected override Task<long> CountSamplesAsync(IHealthStore store, string userId, CancellationToken ct) =>
         PostgresTestDatabase.CountSamplesAsync(_stores.ConnectionStringOf(store), userId);
 }
+
+/// <summary>The retention progress contract on a real PostgreSQL.</summary>
+public sealed class PostgresRetentionProgressStoreTests : RetentionProgressStoreContract
+{
+    private readonly ReopenableStores _stores = new();
+
+    protected override Task<IHealthStore> CreateStoreAsync() => _stores.CreateAsync();
+
+    protected override Task<IHealthStore> ReopenAsync(IHealthStore store) => _stores.ReopenAsync(store);
+}
+
+/// <summary>The source priority contract on a real PostgreSQL.</summary>
+public sealed class PostgresSourcePriorityStoreTests : SourcePriorityStoreContract
+{
+    private readonly ReopenableStores _stores = new();
+
+    protected override Task<IHealthStore> CreateStoreAsync() => _stores.CreateAsync();
+
+    protected override Task<IHealthStore> ReopenAsync(IHealthStore store) => _stores.ReopenAsync(store);
+}
