@@ -8,7 +8,8 @@ namespace HealthGrpc.Storage.Postgres;
 /// floors moved, the type's horizon raised so a re-sent old item is not stored again) and bounded compaction of old
 /// stored acks. Each call is one transaction on the writer's connection, queued with the ingest groups of its instance
 /// (first in, first out), so ingest waits at most for one bounded batch. Rows are deleted in batches by the samples'
-/// time key, not by dropping partitions: src/HealthGrpc.Storage/README.md ("PostgreSQL", retention) says why.
+/// time key, not by dropping partitions: src/HealthGrpc.Storage/README.md ("PostgreSQL", retention) says why. The ack
+/// compaction saves its position in its own transaction, so a restarted server continues where it ended.
 /// </summary>
 internal static class PgRetention
 {
@@ -20,6 +21,20 @@ internal static class PgRetention
             purged_before_ms bigint NOT NULL
         );
         """;
+
+    /// <summary>
+    /// Migration 5 (with <see cref="PgSourcePriorities.MigrationSql"/>): where each resumable retention task continues,
+    /// e.g. the ack compaction's last batch id.
+    /// </summary>
+    public const string ProgressMigrationSql = """
+        CREATE TABLE retention_progress (
+            task text PRIMARY KEY,
+            position bigint NOT NULL
+        );
+        """;
+
+    /// <summary>The <c>retention_progress</c> task of the ack compaction (the same name as SQLite's).</summary>
+    private const string AckCompactionTask = "ack-compaction";
 
     // Per user, one statement: the oldest samples of the type first, exactly @limit of them, as one range of the
     // (user, type, start, seq) key up to the limit-th oldest (a join of the doomed rows back to the table would let the
@@ -111,34 +126,49 @@ internal static class PgRetention
         return new PurgeResult(purged, More: purged >= maxRows);
     }
 
+    /// <summary>
+    /// One bounded step over the batches after <paramref name="afterPosition"/> in id order: the acks of the old ones
+    /// cleared, and the position reached saved in <c>retention_progress</c> by the same statement, so in the step's
+    /// transaction (<see cref="ReadAckPositionAsync"/>).
+    /// </summary>
     public static async Task<AckCompaction> CompactAcksAsync(NpgsqlConnection connection, long beforeMs, long afterPosition, int maxRows, CancellationToken ct)
     {
+        // The position stops before the first examined batch still too young, so a later sweep, once it is old, finds it
+        // (batch ids grow with commit time: drawn inside the commit transactions, across instances only roughly, but a
+        // batch's id is drawn moments before it commits, far less than the age a batch must reach to be compacted).
         // The latest batch of each device epoch keeps its ack: that is the batch a client that lost its last ack replays.
         await using var command = Command(
             connection,
             """
             WITH examined AS (SELECT id, commit_ms FROM batches WHERE id > @after ORDER BY id LIMIT @limit),
+            reached AS (
+                SELECT COALESCE(MAX(id), @after) AS id FROM examined
+                WHERE id < ALL (SELECT id FROM examined WHERE commit_ms >= @before)),
             compacted AS (
                 UPDATE batches b SET ack = ''::bytea
                 FROM examined x, device_epochs e
-                WHERE b.id = x.id AND b.commit_ms < @before AND octet_length(b.ack) > 0
+                WHERE b.id = x.id AND x.id <= (SELECT id FROM reached) AND octet_length(b.ack) > 0
                   AND e.device_ref = b.device_ref AND e.epoch = b.epoch AND b.batch_seq < e.high_water_mark
-                RETURNING 1)
-            SELECT (SELECT COUNT(*) FROM examined)::int, (SELECT MAX(id) FROM examined), (SELECT MAX(commit_ms) FROM examined),
-                   (SELECT COUNT(*) FROM compacted)::int
+                RETURNING 1),
+            saved AS (
+                INSERT INTO retention_progress (task, position) SELECT @task, id FROM reached
+                ON CONFLICT (task) DO UPDATE SET position = excluded.position)
+            SELECT (SELECT COUNT(*) FROM examined)::int, (SELECT id FROM reached),
+                   EXISTS (SELECT 1 FROM examined WHERE commit_ms >= @before), (SELECT COUNT(*) FROM compacted)::int
             """,
-            Value("after", afterPosition), Value("limit", maxRows), Value("before", beforeMs));
+            Value("after", afterPosition), Value("limit", maxRows), Value("before", beforeMs), Value("task", AckCompactionTask));
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
         await reader.ReadAsync(ct).ConfigureAwait(false);
-        var examined = reader.GetInt32(0);
-        if (examined == 0)
-        {
-            return new AckCompaction(0, afterPosition, Done: true);
-        }
+        var (examined, position, reachedYoung, compacted) = (reader.GetInt32(0), reader.GetInt64(1), reader.GetBoolean(2), reader.GetInt32(3));
+        return new AckCompaction(compacted, position, Done: examined < maxRows || reachedYoung);
+    }
 
-        // Batch ids grow with commit time (ids are drawn inside the commit transactions; across instances only roughly,
-        // so a batch committed a moment late behind the position is compacted on the next pass from 0).
-        return new AckCompaction(reader.GetInt32(3), reader.GetInt64(1), Done: examined < maxRows || reader.GetInt64(2) >= beforeMs);
+    /// <summary>The position the last committed <see cref="CompactAcksAsync"/> step saved (0 before the first).</summary>
+    public static async Task<long> ReadAckPositionAsync(NpgsqlConnection connection, CancellationToken ct)
+    {
+        await using var command = Command(
+            connection, "SELECT COALESCE((SELECT position FROM retention_progress WHERE task = @task), 0)", Value("task", AckCompactionTask));
+        return (long)(await command.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
     }
 
     /// <summary>The user's change-feed floor (0 for an unknown user or while nothing of theirs was purged).</summary>

@@ -123,7 +123,7 @@ public static class PostgresDatabaseInfo
     [
         "schema_migrations", "users", "tokens", "auth_generation", "devices", "device_epochs", "batches", "anchors", "sources", "units",
         "samples", "series", "waveforms", "tombstones", "replaced_samples", "records", "rollups", "health_probe",
-        "grants", "grant_access", "user_quotas", "retention_horizons",
+        "grants", "grant_access", "user_quotas", "retention_horizons", "retention_progress",
     ];
 
     private static async Task<NpgsqlConnection> OpenAsync(string connectionString, CancellationToken ct)

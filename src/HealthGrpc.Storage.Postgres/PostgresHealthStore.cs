@@ -216,18 +216,21 @@ public sealed partial class PostgresHealthStore : IHealthStore
 
             if (group.Count > 0)
             {
-                await PgGroupCommit.ExecuteAsync(_writer, group, ChangeNotifications).ConfigureAwait(false);
+                await CommitGroupAsync(group).ConfigureAwait(false);
                 group = [];
             }
 
-            await retention.ExecuteAsync(_writer).ConfigureAwait(false);
+            await ObservedAsync([item], () => retention.ExecuteAsync(_writer)).ConfigureAwait(false);
         }
 
         if (group.Count > 0)
         {
-            await PgGroupCommit.ExecuteAsync(_writer, group, ChangeNotifications).ConfigureAwait(false);
+            await CommitGroupAsync(group).ConfigureAwait(false);
         }
     }
+
+    private Task CommitGroupAsync(List<PgWorkItem> group) =>
+        ObservedAsync(group, () => PgGroupCommit.ExecuteAsync(_writer, group, ChangeNotifications));
 
     private async Task CollectAsync(ChannelReader<PgWorkItem> reader, List<PgWorkItem> group)
     {

@@ -218,6 +218,7 @@ public static class PostgresSchema
         new(2, "grants", PgGrants.MigrationSql),
         new(3, "quotas", PgUsage.MigrationSql),
         new(4, "retention", PgRetention.MigrationSql),
+        new(5, "source_priority_retention_progress", PgSourcePriorities.MigrationSql + PgRetention.ProgressMigrationSql),
     ];
 
     /// <summary>The newest schema version.</summary>

@@ -32,3 +32,23 @@ public sealed class PostgresDailyDigestStoreTests : DailyDigestStoreContract
 {
     protected override async Task<IHealthStore> CreateStoreAsync() => await PostgresTestDatabase.NewStoreAsync();
 }
+
+/// <summary>The retention progress contract on a real PostgreSQL.</summary>
+public sealed class PostgresRetentionProgressStoreTests : RetentionProgressStoreContract
+{
+    private readonly ReopenableStores _stores = new();
+
+    protected override Task<IHealthStore> CreateStoreAsync() => _stores.CreateAsync();
+
+    protected override Task<IHealthStore> ReopenAsync(IHealthStore store) => _stores.ReopenAsync(store);
+}
+
+/// <summary>The source priority contract on a real PostgreSQL.</summary>
+public sealed class PostgresSourcePriorityStoreTests : SourcePriorityStoreContract
+{
+    private readonly ReopenableStores _stores = new();
+
+    protected override Task<IHealthStore> CreateStoreAsync() => _stores.CreateAsync();
+
+    protected override Task<IHealthStore> ReopenAsync(IHealthStore store) => _stores.ReopenAsync(store);
+}

@@ -67,3 +67,27 @@ public sealed class SqliteDailyDigestStoreTests : DailyDigestStoreContract, IDis
 
     public void Dispose() => _stores.Dispose();
 }
+
+/// <summary>The retention progress contract on SQLite.</summary>
+public sealed class SqliteRetentionProgressStoreTests : RetentionProgressStoreContract, IDisposable
+{
+    private readonly SqliteTestStores _stores = new();
+
+    protected override Task<IHealthStore> CreateStoreAsync() => _stores.CreateAsync();
+
+    protected override Task<IHealthStore> ReopenAsync(IHealthStore store) => SqliteTestStores.ReopenAsync(store);
+
+    public void Dispose() => _stores.Dispose();
+}
+
+/// <summary>The source priority contract on SQLite.</summary>
+public sealed class SqliteSourcePriorityStoreTests : SourcePriorityStoreContract, IDisposable
+{
+    private readonly SqliteTestStores _stores = new();
+
+    protected override Task<IHealthStore> CreateStoreAsync() => _stores.CreateAsync();
+
+    protected override Task<IHealthStore> ReopenAsync(IHealthStore store) => SqliteTestStores.ReopenAsync(store);
+
+    public void Dispose() => _stores.Dispose();
+}
