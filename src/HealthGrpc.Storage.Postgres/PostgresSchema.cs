@@ -218,6 +218,7 @@ public static class PostgresSchema
         new(2, "grants", PgGrants.MigrationSql),
         new(3, "quotas", PgUsage.MigrationSql),
         new(4, "retention", PgRetention.MigrationSql),
+        new(6, "insights", PgInsights.MigrationSql),
     ];
 
     /// <summary>The newest schema version.</summary>

@@ -26,3 +26,9 @@ public sealed class PostgresRetentionStoreTests : RetentionStoreContract
     protected override Task<long> CountSamplesAsync(IHealthStore store, string userId, CancellationToken ct) =>
         PostgresTestDatabase.CountSamplesAsync(_stores.ConnectionStringOf(store), userId);
 }
+
+/// <summary>The insight contract on a real PostgreSQL.</summary>
+public sealed class PostgresInsightStoreTests : InsightStoreContract
+{
+    protected override async Task<IHealthStore> CreateStoreAsync() => await PostgresTestDatabase.NewStoreAsync();
+}

@@ -57,3 +57,13 @@ public sealed class SqliteRetentionStoreTests : RetentionStoreContract, IDisposa
 
     public void Dispose() => _stores.Dispose();
 }
+
+/// <summary>The insight contract on SQLite.</summary>
+public sealed class SqliteInsightStoreTests : InsightStoreContract, IDisposable
+{
+    private readonly SqliteTestStores _stores = new();
+
+    protected override Task<IHealthStore> CreateStoreAsync() => _stores.CreateAsync();
+
+    public void Dispose() => _stores.Dispose();
+}
