@@ -165,7 +165,8 @@ public sealed class InsightsOnPostgresTests : IAsyncLifetime
     {
         var connectionString = await PostgresTestDatabase.NewSchemaAsync().T30();
         var auth = ServeProcess.Bearer(await ServeProcess.CreateUserWithTokenAsync(connectionString, "erin"));
-        using var server = await ServeProcess.StartAsync(connectionString);
+        // Heartbeats (which also re-read the store) far beyond the test's timeout: only the NOTIFY can wake the subscription.
+        using var server = await ServeProcess.StartAsync(connectionString, "--ChangeFeed:HeartbeatInterval", "00:10:00");
         await using var other = await PostgresHealthStore.OpenAsync(connectionString, PostgresTestDatabase.Options).T30();
         var feed = new ChangeFeedService.ChangeFeedServiceClient(server.Channel);
         var insights = new InsightService.InsightServiceClient(server.Channel);
