@@ -7,7 +7,7 @@ namespace HealthGrpc.Storage.Postgres;
 /// <summary>
 /// Reads a page of a user's change feed inside ONE repeatable-read snapshot: every table with a per-user seq is read in
 /// seq order through its (user_ref, seq) index with the page limit (one round trip), the streams are merged, and commit
-/// times come from the batch rows. The snapshot is what makes the feed gap-free as readers see it: the writer assigns a
+/// times come from the batch rows (insights, written outside batches, carry their own time). The snapshot is what makes the feed gap-free as readers see it: the writer assigns a
 /// user's sequences under that user's row lock and holds it to COMMIT, so commits of one user become visible in
 /// sequence order and a snapshot holds a prefix of them.
 /// </summary>
@@ -102,6 +102,13 @@ internal static class PgChangeReader
                     r.GetString(1), r.GetString(2), unchecked((ulong)r.GetInt64(3)), r.GetBoolean(4), r.GetString(5), (byte[])r.GetValue(6), r.GetInt64(7));
                 rows.Add(new Row(r.GetInt64(0), ChangeKind.Record, null, r.GetInt64(8), _ => record));
             }
+
+            await r.NextResultAsync(ct).ConfigureAwait(false);
+            while (await r.ReadAsync(ct).ConfigureAwait(false))
+            {
+                var insight = InsightRows.Read(r);
+                rows.Add(new Row(insight.Sequence, ChangeKind.Insight, null, 0, _ => insight));
+            }
         }
 
         rows.Sort(static (a, b) => a.Seq.CompareTo(b.Seq));
@@ -146,6 +153,9 @@ internal static class PgChangeReader
                     ChangeKind.Deletion => new ChangeRecord(row.Seq, commitTime, row.Kind, row.Uuid, deviceId, Deletion: (TombstoneRecord)item!),
                     ChangeKind.SampleReplaced => new ChangeRecord(
                         row.Seq, commitTime, row.Kind, row.Uuid, deviceId, Deletion: new TombstoneRecord(row.Uuid!.Value, commitMs)),
+                    // Insights are written outside batches: their own row holds when the change committed.
+                    ChangeKind.Insight => new ChangeRecord(
+                        row.Seq, InsightRows.ChangeTime((InsightRecord)item!), row.Kind, null, string.Empty, Insight: (InsightRecord)item!),
                     _ => new ChangeRecord(row.Seq, commitTime, row.Kind, row.Uuid, deviceId, Record: (DocumentRecord)item!),
                 });
             }
@@ -176,5 +186,6 @@ internal static class PgChangeReader
         SELECT seq, record_type, record_id, version, deleted, content_type, payload, modified_ms, device_ref
         FROM records WHERE user_ref = @u AND seq > @a ORDER BY seq LIMIT @n
         """,
+        PgInsights.ChangesSql,
     ];
 }

@@ -179,8 +179,13 @@ internal static class PgRetention
     }
 }
 
-/// <summary>A retention call for the writer loop: one transaction of its own on the writer's connection, in queue order.</summary>
-internal sealed class RetentionItem<T>(int rows, Func<NpgsqlConnection, CancellationToken, Task<T>> work, CancellationToken cancellationToken)
+/// <summary>
+/// A retention call (or another write that must take users' locks alone, like an insight write) for the writer loop:
+/// one transaction of its own on the writer's connection, in queue order. <paramref name="failure"/> says what failed.
+/// </summary>
+internal sealed class RetentionItem<T>(
+    int rows, Func<NpgsqlConnection, CancellationToken, Task<T>> work, CancellationToken cancellationToken,
+    string failure = "The retention batch failed; nothing of it was applied.")
     : PgWorkItem<T>(rows, cancellationToken), IRetentionWork
 {
     public async Task ExecuteAsync(PgWriterConnection writer)
@@ -203,7 +208,7 @@ internal sealed class RetentionItem<T>(int rows, Func<NpgsqlConnection, Cancella
         catch (Exception error)
         {
             await writer.ResetAsync().ConfigureAwait(false);
-            Fail(new HealthStoreUnavailableException("The retention batch failed; nothing of it was applied.", error));
+            Fail(new HealthStoreUnavailableException(failure, error));
             return;
         }
 

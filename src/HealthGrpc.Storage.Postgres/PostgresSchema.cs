@@ -219,6 +219,7 @@ public static class PostgresSchema
         new(3, "quotas", PgUsage.MigrationSql),
         new(4, "retention", PgRetention.MigrationSql),
         new(5, "source_priority_retention_progress", PgSourcePriorities.MigrationSql + PgRetention.ProgressMigrationSql),
+        new(6, "insights", PgInsights.MigrationSql),
     ];
 
     /// <summary>The newest schema version.</summary>

@@ -1,8 +1,8 @@
 namespace HealthGrpc.Storage;
 
 /// <summary>
-/// Insights for a store that keeps them (a capability of its own, beside <see cref="IHealthStore"/>; SQLite only for
-/// now). Every write that changes an insight gives it the user's next change sequence, so the change feed publishes
+/// Insights for a store that keeps them (a capability of its own, beside <see cref="IHealthStore"/>; SQLite and
+/// PostgreSQL). Every write that changes an insight gives it the user's next change sequence, so the change feed publishes
 /// it (<see cref="ChangeKind.Insight"/>), and raises <see cref="IHealthStore.ChangeNotifications"/> once committed.
 /// </summary>
 public interface IInsightStore

@@ -52,3 +52,9 @@ public sealed class PostgresSourcePriorityStoreTests : SourcePriorityStoreContra
 
     protected override Task<IHealthStore> ReopenAsync(IHealthStore store) => _stores.ReopenAsync(store);
 }
+
+/// <summary>The insight contract on a real PostgreSQL.</summary>
+public sealed class PostgresInsightStoreTests : InsightStoreContract
+{
+    protected override async Task<IHealthStore> CreateStoreAsync() => await PostgresTestDatabase.NewStoreAsync();
+}

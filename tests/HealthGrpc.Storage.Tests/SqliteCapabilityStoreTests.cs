@@ -68,6 +68,16 @@ public sealed class SqliteDailyDigestStoreTests : DailyDigestStoreContract, IDis
     public void Dispose() => _stores.Dispose();
 }
 
+/// <summary>The insight contract on SQLite.</summary>
+public sealed class SqliteInsightStoreTests : InsightStoreContract, IDisposable
+{
+    private readonly SqliteTestStores _stores = new();
+
+    protected override Task<IHealthStore> CreateStoreAsync() => _stores.CreateAsync();
+
+    public void Dispose() => _stores.Dispose();
+}
+
 /// <summary>The retention progress contract on SQLite.</summary>
 public sealed class SqliteRetentionProgressStoreTests : RetentionProgressStoreContract, IDisposable
 {

@@ -112,9 +112,9 @@ internal static class SqliteChangeReader
             rows.Add((r.GetInt64(0), ChangeKind.Record, null, r.GetInt64(8), record));
         });
 
-        ReadTable(connection, $"SELECT {SqliteInsights.Columns} FROM insights {BySequence}", userRef, afterSequence, take, r =>
+        ReadTable(connection, $"SELECT {InsightRows.Columns} FROM insights {BySequence}", userRef, afterSequence, take, r =>
         {
-            var insight = SqliteInsights.ReadInsight(r);
+            var insight = InsightRows.Read(r);
             rows.Add((insight.Sequence, ChangeKind.Insight, null, 0, insight));
         });
 
@@ -159,7 +159,7 @@ internal static class SqliteChangeReader
                         row.Seq, commitTime, row.Kind, row.Uuid, deviceId, Deletion: new TombstoneRecord(row.Uuid!.Value, commitMs)),
                     // Insights are written outside batches: their own row holds when the change committed.
                     ChangeKind.Insight => new ChangeRecord(
-                        row.Seq, DateTimeOffset.FromUnixTimeMilliseconds(InsightChangeMs((InsightRecord)row.Item!)), row.Kind, null, string.Empty, Insight: (InsightRecord)row.Item!),
+                        row.Seq, InsightRows.ChangeTime((InsightRecord)row.Item!), row.Kind, null, string.Empty, Insight: (InsightRecord)row.Item!),
                     _ => new ChangeRecord(row.Seq, commitTime, row.Kind, row.Uuid, deviceId, Record: (DocumentRecord)row.Item!),
                 });
             }
@@ -167,8 +167,6 @@ internal static class SqliteChangeReader
 
         return new ChangePage(changes, hasMore);
     }
-
-    private static long InsightChangeMs(InsightRecord insight) => Math.Max(insight.UpdatedUnixMs, insight.AcknowledgedUnixMs ?? 0);
 
     private static void ReadTable(SqliteConnection connection, string sql, long userRef, long after, int take, Action<SqliteDataReader> row)
     {

@@ -51,34 +51,12 @@ internal sealed class SqliteInsights(string path, TimeSpan busyTimeout)
         );
         """;
 
-    /// <summary>The columns <see cref="ReadInsight"/> maps, in its order (also read by the change-feed reader).</summary>
-    public const string Columns = """
-        id, insight_id, kind, severity, direction, data_type, code, message, period_start_ms, period_end_ms,
-        start_value, end_value, change, average, unit, days_with_data, seq, created_ms, updated_ms, closed_ms, acknowledged_ms
-        """;
-
     private readonly string _readConnectionString = SqliteSchema.ReaderConnectionString(path, busyTimeout);
     private readonly SqliteShortWrite _write = new(SqliteSchema.WriterConnectionString(path, busyTimeout));
 
-    public static InsightRecord ReadInsight(SqliteDataReader r) => new(
-        r.GetInt64(0),
-        r.GetString(1),
-        new InsightFinding(
-            (InsightKind)r.GetInt32(2), r.GetInt32(3), r.GetInt32(4), r.GetInt32(5), r.GetString(6), r.GetString(7),
-            r.GetInt64(8), r.GetInt64(9), r.GetDouble(10), r.GetDouble(11), r.GetDouble(12), r.GetDouble(13), r.GetString(14), r.GetInt32(15)),
-        r.GetInt64(16),
-        r.GetInt64(17),
-        r.GetInt64(18),
-        r.IsDBNull(19) ? null : r.GetInt64(19),
-        r.IsDBNull(20) ? null : r.GetInt64(20));
-
     public Task<InsightReconciliation> ReconcileAsync(string userId, IReadOnlyList<InsightFinding> findings, long nowMs, CancellationToken ct)
     {
-        if (findings.Select(finding => finding.Kind).Distinct().Count() != findings.Count)
-        {
-            throw new ArgumentException("At most one finding per kind.", nameof(findings));
-        }
-
+        InsightRows.CheckFindings(findings);
         return _write.RunAsync(connection => new Reconciliation(connection, nowMs).Run(userId, findings), ct);
     }
 
@@ -90,7 +68,7 @@ internal sealed class SqliteInsights(string path, TimeSpan busyTimeout)
         return ReadAsync<IReadOnlyList<InsightRecord>>(connection => Many(
             connection,
             $"""
-            SELECT {Columns} FROM insights
+            SELECT {InsightRows.Columns} FROM insights
             WHERE user_ref = (SELECT id FROM users WHERE user_id = $user)
               AND ($before IS NULL OR id < $before)
               AND ($closed = 1 OR closed_ms IS NULL)
@@ -105,7 +83,7 @@ internal sealed class SqliteInsights(string path, TimeSpan busyTimeout)
 
     public Task<InsightRecord?> AcknowledgeAsync(string userId, string insightId, long nowMs, CancellationToken ct) => _write.RunAsync(connection =>
     {
-        const string find = $"SELECT {Columns} FROM insights WHERE insight_id = $id AND user_ref = (SELECT id FROM users WHERE user_id = $user)";
+        const string find = $"SELECT {InsightRows.Columns} FROM insights WHERE insight_id = $id AND user_ref = (SELECT id FROM users WHERE user_id = $user)";
         var insight = Many(connection, find, ("$id", insightId), ("$user", userId)).SingleOrDefault();
         if (insight is null || insight.AcknowledgedUnixMs is not null)
         {
@@ -197,7 +175,7 @@ internal sealed class SqliteInsights(string path, TimeSpan busyTimeout)
         var insights = new List<InsightRecord>();
         while (reader.Read())
         {
-            insights.Add(ReadInsight(reader));
+            insights.Add(InsightRows.Read(reader));
         }
 
         return insights;
@@ -263,35 +241,33 @@ internal sealed class SqliteInsights(string path, TimeSpan busyTimeout)
 
         private InsightReconciliation Run(long userRef, IReadOnlyList<InsightFinding> findings)
         {
-            var open = Many(connection, $"SELECT {Columns} FROM insights WHERE user_ref = $user AND closed_ms IS NULL", ("$user", userRef))
-                .ToDictionary(insight => insight.Finding.Kind);
+            var open = Many(connection, $"SELECT {InsightRows.Columns} FROM insights WHERE user_ref = $user AND closed_ms IS NULL", ("$user", userRef));
+            var writes = InsightRows.Plan(open, findings);
             var sequence = UserSequence.OfUser(connection, userRef);
-            var (raised, updated, closed) = (0, 0, 0);
-            foreach (var finding in findings)
+            foreach (var write in writes)
             {
-                if (!open.Remove(finding.Kind, out var current))
+                switch (write.Kind)
                 {
-                    Insert(userRef, finding, sequence.Next());
-                    raised++;
-                }
-                else if (current.Finding != finding)
-                {
-                    Update(current, finding, sequence.Next());
-                    updated++;
-                }
-            }
+                    case InsightWriteKind.Raise:
+                        Insert(userRef, write.Finding!, sequence.Next());
+                        break;
+                    case InsightWriteKind.Update:
+                        Update(write, sequence.Next());
+                        break;
+                    default:
+                        using (var close = Command(
+                            connection, "UPDATE insights SET closed_ms = $now, updated_ms = $now, seq = $seq WHERE id = $row",
+                            ("$now", nowMs), ("$seq", sequence.Next()), ("$row", write.Current!.Id)))
+                        {
+                            close.ExecuteNonQuery();
+                        }
 
-            foreach (var stale in open.Values)
-            {
-                using var close = Command(
-                    connection, "UPDATE insights SET closed_ms = $now, updated_ms = $now, seq = $seq WHERE id = $row",
-                    ("$now", nowMs), ("$seq", sequence.Next()), ("$row", stale.Id));
-                close.ExecuteNonQuery();
-                closed++;
+                        break;
+                }
             }
 
             sequence.Store();
-            return new InsightReconciliation(raised, updated, closed, sequence.Current);
+            return InsightRows.Outcome(writes, sequence.Current);
         }
 
         private void Insert(long userRef, InsightFinding finding, long seq)
@@ -304,14 +280,12 @@ internal sealed class SqliteInsights(string path, TimeSpan busyTimeout)
                 VALUES ($id, $user, $kind, $severity, $direction, $type, $code, $message, $from, $to,
                         $startValue, $endValue, $change, $average, $unit, $days, $seq, $now, $now)
                 """,
-                [("$id", "ins_" + Guid.NewGuid().ToString("N")), ("$user", userRef), ("$kind", (int)finding.Kind), .. FindingParameters(finding, seq)]);
+                [("$id", InsightRows.NewInsightId()), ("$user", userRef), ("$kind", (int)finding.Kind), .. FindingParameters(finding, seq)]);
             insert.ExecuteNonQuery();
         }
 
-        private void Update(InsightRecord current, InsightFinding finding, long seq)
+        private void Update(InsightWrite write, long seq)
         {
-            // A new code or severity is a new condition worth the user's attention: the acknowledgement is dropped.
-            var reopenAcknowledged = current.Finding.Code != finding.Code || current.Finding.Severity != finding.Severity;
             using var update = Command(
                 connection,
                 """
@@ -321,7 +295,7 @@ internal sealed class SqliteInsights(string path, TimeSpan busyTimeout)
                                     acknowledged_ms = CASE WHEN $reopen = 1 THEN NULL ELSE acknowledged_ms END
                 WHERE id = $row
                 """,
-                [("$row", current.Id), ("$reopen", reopenAcknowledged ? 1 : 0), .. FindingParameters(finding, seq)]);
+                [("$row", write.Current!.Id), ("$reopen", write.DropsAcknowledgement ? 1 : 0), .. FindingParameters(write.Finding!, seq)]);
             update.ExecuteNonQuery();
         }
 
