@@ -30,7 +30,8 @@ internal sealed class ChangeSubscriptions(ChangeFeedHub hub, ReadAccessResolver 
             var wait = UntilNextLook(stream, reader);
             var woken = wait > TimeSpan.Zero && await subscriber.WaitAsync(wait, ct).ConfigureAwait(false);
 
-            // Read the store on a timeout: a commit by another server instance on the same database wakes nobody here.
+            // Read the store on a timeout too: a commit made where no notification reaches this process (a SQLite file
+            // written by another process, a lost PostgreSQL NOTIFY) still shows within the heartbeat interval.
             position = await DeliverAsync(feed, position, fromStore: !woken, subscriber, stream, ct).ConfigureAwait(false);
             if (stream.Idle >= options.HeartbeatInterval)
             {
