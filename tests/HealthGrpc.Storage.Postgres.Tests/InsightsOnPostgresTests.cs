@@ -11,26 +11,8 @@ namespace HealthGrpc.Storage.Postgres.Tests;
 /// same row lock as ingest (the feed stays gap-free and ordered while both write), they reach the other instances'
 /// subscribers through the NOTIFY, and a real `healthgrpc serve` on PostgreSQL serves InsightService.
 /// </summary>
-public sealed class InsightsOnPostgresTests : IAsyncLifetime
+public sealed class InsightsOnPostgresTests : TwoStoreInstances
 {
-    private static readonly CancellationToken None = CancellationToken.None;
-    private PostgresHealthStore _a = null!;
-    private PostgresHealthStore _b = null!;
-    private string _connectionString = null!;
-
-    public async Task InitializeAsync()
-    {
-        _connectionString = await PostgresTestDatabase.NewSchemaAsync().T30();
-        _a = await PostgresHealthStore.OpenAsync(_connectionString, PostgresTestDatabase.Options).T30();
-        _b = await PostgresHealthStore.OpenAsync(_connectionString, PostgresTestDatabase.Options).T30();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _a.DisposeAsync();
-        await _b.DisposeAsync();
-    }
-
     private static InsightFinding Deficit(double average) => new(
         InsightKind.SleepDeficit, 2, 2, 9, "sleep_deficit", $"avg {average}", 1000, 2000, 5, 5.5, average - 6, average, "h", 8);
 
@@ -38,7 +20,7 @@ public sealed class InsightsOnPostgresTests : IAsyncLifetime
     public async Task Insight_writes_on_one_instance_during_ingest_on_another_keep_the_users_feed_gap_free_and_ordered()
     {
         var user = NewUser();
-        await _a.CreateUserAsync(user, None).T30();
+        await A.CreateUserAsync(user, None).T30();
         const int InsightWrites = 30;
         var committedBatches = 0;
         var progress = new AsyncProgress();
@@ -50,7 +32,7 @@ public sealed class InsightsOnPostgresTests : IAsyncLifetime
             for (var seq = 1UL; ; seq++)
             {
                 var stop = insightsDone.IsCancellationRequested;
-                (await _a.CommitAsync(Batch(user, "watch", seq, Enumerable.Range(0, 5).Select(_ => Sample()).ToList()), None)).Committed();
+                (await A.CommitAsync(Batch(user, "watch", seq, Enumerable.Range(0, 5).Select(_ => Sample()).ToList()), None)).Committed();
                 Interlocked.Increment(ref committedBatches);
                 progress.Signal();
                 if (stop)
@@ -69,7 +51,7 @@ public sealed class InsightsOnPostgresTests : IAsyncLifetime
             {
                 await progress.WaitBeyondAsync(() => Volatile.Read(ref committedBatches) > seen).T30();
                 InsightFinding[] findings = (i % 3) switch { 0 => [Deficit(5.5)], 1 => [Deficit(5.0)], _ => [] };
-                Assert.True((await _b.ReconcileInsightsAsync(user, findings, 1_000 + i, None)).Changed);
+                Assert.True((await B.ReconcileInsightsAsync(user, findings, 1_000 + i, None)).Changed);
                 seen = Volatile.Read(ref committedBatches);
             }
 
@@ -113,16 +95,16 @@ public sealed class InsightsOnPostgresTests : IAsyncLifetime
             }
         }
 
-        var readers = new[] { Task.Run(() => ReadAsync(_a)), Task.Run(() => ReadAsync(_b)) };
+        var readers = new[] { Task.Run(() => ReadAsync(A)), Task.Run(() => ReadAsync(B)) };
         await Task.WhenAll(Task.Run(IngestAsync), Task.Run(WriteInsightsAsync)).WaitAsync(TimeSpan.FromSeconds(120));
         writersDone.SetResult();
         var seenByReaders = await Task.WhenAll(readers).WaitAsync(TimeSpan.FromSeconds(60));
 
         Assert.Empty(violations);
-        var feed = await ReadAllChangesAsync(_a, user);
+        var feed = await ReadAllChangesAsync(A, user);
         var sequences = feed.Select(c => c.Sequence).ToList();
         Assert.Equal(sequences.Order().Distinct(), sequences);
-        Assert.Equal(await _b.GetChangeSequenceAsync(user, None).T30(), sequences[^1]);
+        Assert.Equal(await B.GetChangeSequenceAsync(user, None).T30(), sequences[^1]);
         // Every change that stayed in the feed was seen by both incremental readers: none committed behind one.
         Assert.All(seenByReaders, seen => Assert.Empty(sequences.Except(seen)));
         // The samples are all there, and the insight changes lie among them (each insight at its latest state).
@@ -143,9 +125,9 @@ public sealed class InsightsOnPostgresTests : IAsyncLifetime
     public async Task An_insight_written_on_one_instance_wakes_the_users_subscribers_on_another()
     {
         var user = NewUser();
-        await _a.CreateUserAsync(user, None).T30();
+        await A.CreateUserAsync(user, None).T30();
         var heard = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var listening = _a.ChangeNotifications.Listen(users =>
+        using var listening = A.ChangeNotifications.Listen(users =>
         {
             if (users.Contains(user))
             {
@@ -153,10 +135,10 @@ public sealed class InsightsOnPostgresTests : IAsyncLifetime
             }
         });
 
-        await _b.ReconcileInsightsAsync(user, [Deficit(5.5)], 10, None).T30();
+        await B.ReconcileInsightsAsync(user, [Deficit(5.5)], 10, None).T30();
 
         await heard.Task.T30();
-        var change = Assert.Single((await _a.ReadChangesAsync(user, 0, 10, None).T30()).Changes);
+        var change = Assert.Single((await A.ReadChangesAsync(user, 0, 10, None).T30()).Changes);
         Assert.Equal((ChangeKind.Insight, 1L), (change.Kind, change.Sequence));
     }
 

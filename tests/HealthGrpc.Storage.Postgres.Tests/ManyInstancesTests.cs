@@ -9,26 +9,8 @@ namespace HealthGrpc.Storage.Postgres.Tests;
 /// concurrently: per-user change sequences gap-free as readers see them, batch_seq order, duplicate replay and epoch
 /// fencing across instances, and commits of one instance heard on the other.
 /// </summary>
-public sealed class ManyInstancesTests : IAsyncLifetime
+public sealed class ManyInstancesTests : TwoStoreInstances
 {
-    private static readonly CancellationToken None = CancellationToken.None;
-    private PostgresHealthStore _a = null!;
-    private PostgresHealthStore _b = null!;
-    private string _connectionString = null!;
-
-    public async Task InitializeAsync()
-    {
-        _connectionString = await PostgresTestDatabase.NewSchemaAsync().T30();
-        _a = await PostgresHealthStore.OpenAsync(_connectionString, PostgresTestDatabase.Options).T30();
-        _b = await PostgresHealthStore.OpenAsync(_connectionString, PostgresTestDatabase.Options).T30();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _a.DisposeAsync();
-        await _b.DisposeAsync();
-    }
-
     [Fact]
     public async Task AReader_NeverSeesChangeNPlus1_WhileNCanStillCommit_WithTwoInstancesWriting()
     {
@@ -85,9 +67,9 @@ public sealed class ManyInstancesTests : IAsyncLifetime
             }
         }
 
-        var readers = new[] { Task.Run(() => ReadAsync(_a)), Task.Run(() => ReadAsync(_b)) };
+        var readers = new[] { Task.Run(() => ReadAsync(A)), Task.Run(() => ReadAsync(B)) };
         var writers = Enumerable.Range(0, DevicesPerInstance)
-            .SelectMany(d => new[] { Task.Run(() => WriteAsync(_a, $"a-{d}")), Task.Run(() => WriteAsync(_b, $"b-{d}")) })
+            .SelectMany(d => new[] { Task.Run(() => WriteAsync(A, $"a-{d}")), Task.Run(() => WriteAsync(B, $"b-{d}")) })
             .ToArray();
         await Task.WhenAll(writers).WaitAsync(TimeSpan.FromSeconds(90));
         await writersDone.CancelAsync();
@@ -96,8 +78,8 @@ public sealed class ManyInstancesTests : IAsyncLifetime
         Assert.Empty(violations);
         var expected = 2 * DevicesPerInstance * Batches * 15 + 2 * DevicesPerInstance * (Batches / 2) + 2 * DevicesPerInstance * (Batches / 3);
         Assert.Equal([(long)expected, expected], seen);
-        Assert.Equal(expected, await _a.GetChangeSequenceAsync(user, None).T30());
-        Assert.Equal(Enumerable.Range(1, expected).Select(i => (long)i), (await ReadAllChangesAsync(_b, user)).Select(c => c.Sequence));
+        Assert.Equal(expected, await A.GetChangeSequenceAsync(user, None).T30());
+        Assert.Equal(Enumerable.Range(1, expected).Select(i => (long)i), (await ReadAllChangesAsync(B, user)).Select(c => c.Sequence));
     }
 
     [Fact]
@@ -128,7 +110,7 @@ public sealed class ManyInstancesTests : IAsyncLifetime
             }
         }
 
-        await Task.WhenAll(Task.Run(() => SendAllAsync(_a, "a")), Task.Run(() => SendAllAsync(_b, "b"))).WaitAsync(TimeSpan.FromSeconds(90));
+        await Task.WhenAll(Task.Run(() => SendAllAsync(A, "a")), Task.Run(() => SendAllAsync(B, "b"))).WaitAsync(TimeSpan.FromSeconds(90));
 
         var committed = outcomes.Where(o => o.Outcome is CommitOutcome.Committed).OrderBy(o => o.Seq).ToList();
         Assert.Equal(Enumerable.Range(1, Batches).Select(s => (ulong)s), committed.Select(c => c.Seq)); // each seq committed exactly once
@@ -142,15 +124,15 @@ public sealed class ManyInstancesTests : IAsyncLifetime
         }
 
         Assert.Equal(Batches, outcomes.Count(o => o.Outcome is CommitOutcome.Duplicate)); // the other instance's copy of every seq
-        Assert.Equal(Batches * 10L, await PostgresTestDatabase.CountSamplesAsync(_connectionString, user).T30());
-        Assert.Equal(new DeviceState(Batches, 1, false), await _a.GetDeviceStateAsync(user, "phone", 1, None).T30());
+        Assert.Equal(Batches * 10L, await PostgresTestDatabase.CountSamplesAsync(ConnectionString, user).T30());
+        Assert.Equal(new DeviceState(Batches, 1, false), await A.GetDeviceStateAsync(user, "phone", 1, None).T30());
     }
 
     [Fact]
     public async Task ANewEpochOnOneInstance_FencesTheOldEpochOnTheOther_NothingOldLandsAfterIt()
     {
         var user = NewUser();
-        (await _a.CommitAsync(Batch(user, "phone", 1, [Sample()], epoch: 1), None).T30()).Committed();
+        (await A.CommitAsync(Batch(user, "phone", 1, [Sample()], epoch: 1), None).T30()).Committed();
 
         // Instance B keeps sending epoch 1 (until it is fenced) while instance A registers epoch 2 (a reinstall whose
         // stream landed elsewhere), started once B is well under way.
@@ -160,7 +142,7 @@ public sealed class ManyInstancesTests : IAsyncLifetime
         {
             for (var seq = 2UL; seq <= 5_000; seq++)
             {
-                old.Add(await _b.CommitAsync(Batch(user, "phone", seq, [Sample()], epoch: 1), None));
+                old.Add(await B.CommitAsync(Batch(user, "phone", seq, [Sample()], epoch: 1), None));
                 if (seq == 4)
                 {
                     underWay.TrySetResult();
@@ -171,7 +153,7 @@ public sealed class ManyInstancesTests : IAsyncLifetime
                     // A few more: a fenced epoch stays fenced.
                     for (var more = seq + 1; more <= seq + 3; more++)
                     {
-                        old.Add(await _b.CommitAsync(Batch(user, "phone", more, [Sample()], epoch: 1), None));
+                        old.Add(await B.CommitAsync(Batch(user, "phone", more, [Sample()], epoch: 1), None));
                     }
 
                     return;
@@ -179,7 +161,7 @@ public sealed class ManyInstancesTests : IAsyncLifetime
             }
         });
         await underWay.Task.T30();
-        var reinstall = (await _a.CommitAsync(Batch(user, "phone", 1, [Sample()], epoch: 2), None).T30()).Committed();
+        var reinstall = (await A.CommitAsync(Batch(user, "phone", 1, [Sample()], epoch: 2), None).T30()).Committed();
         await oldSender.WaitAsync(TimeSpan.FromSeconds(60));
 
         var fencedFrom = old.FindIndex(o => o is CommitOutcome.EpochFenced);
@@ -187,9 +169,9 @@ public sealed class ManyInstancesTests : IAsyncLifetime
         Assert.All(old.Skip(fencedFrom), o => Assert.Equal(typeof(CommitOutcome.EpochFenced), o.GetType()));
         Assert.All(old.Take(fencedFrom), o => Assert.True(o.Committed().ChangeSequence < reinstall.ChangeSequence, "an old-epoch batch committed after the new epoch"));
         Assert.Equal(new CommitOutcome.EpochFenced(2, (ulong)fencedFrom + 1), old[^1]);
-        var checkpoint = await _b.GetCheckpointAsync(user, "phone", None).T30();
+        var checkpoint = await B.GetCheckpointAsync(user, "phone", None).T30();
         Assert.Equal((2UL, 1UL), (checkpoint!.Epoch, checkpoint.HighWaterMark));
-        Assert.Equal(fencedFrom + 2L, await PostgresTestDatabase.CountSamplesAsync(_connectionString, user).T30());
+        Assert.Equal(fencedFrom + 2L, await PostgresTestDatabase.CountSamplesAsync(ConnectionString, user).T30());
     }
 
     [Fact]
@@ -197,7 +179,7 @@ public sealed class ManyInstancesTests : IAsyncLifetime
     {
         var user = NewUser();
         var heard = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var listening = _b.ChangeNotifications.Listen(users =>
+        using var listening = B.ChangeNotifications.Listen(users =>
         {
             if (users.Contains(user))
             {
@@ -205,10 +187,10 @@ public sealed class ManyInstancesTests : IAsyncLifetime
             }
         });
 
-        var committed = (await _a.CommitAsync(Batch(user, "d", 1, [Sample()]), None).T30()).Committed();
+        var committed = (await A.CommitAsync(Batch(user, "d", 1, [Sample()]), None).T30()).Committed();
 
         await heard.Task.T30();
         // Woken, B reads the change at once (the NOTIFY is delivered only after the commit is visible).
-        Assert.Equal(committed.ChangeSequence, Assert.Single((await _b.ReadChangesAsync(user, 0, 10, None).T30()).Changes).Sequence);
+        Assert.Equal(committed.ChangeSequence, Assert.Single((await B.ReadChangesAsync(user, 0, 10, None).T30()).Changes).Sequence);
     }
 }
