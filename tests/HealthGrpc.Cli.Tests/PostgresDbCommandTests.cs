@@ -92,6 +92,24 @@ public sealed class PostgresDbCommandTests
     }
 
     [Fact]
+    public async Task UserSourcePriority_OnPostgres_IsStoredPerUser_AndDefaultForgetsIt()
+    {
+        var database = await NewSchemaAsync();
+        (await RunAsync(database, "user", "create", "alice")).Succeeded();
+
+        var set = (await RunAsync(database, "user", "source-priority", "alice", "phone", "scale", "--json")).Succeeded().Json();
+        var shown = (await RunAsync(database, "user", "source-priority", "alice", "--json")).Succeeded().Json();
+        var reset = (await RunAsync(database, "user", "source-priority", "alice", "--default", "--json")).Succeeded().Json();
+        var unknown = await RunAsync(database, "user", "source-priority", "bob", "phone");
+
+        Assert.Equal(["phone", "scale"], set.GetProperty("sourcePriority").EnumerateArray().Select(k => k.GetString()));
+        Assert.Equal(["phone", "scale"], shown.GetProperty("sourcePriority").EnumerateArray().Select(k => k.GetString()));
+        Assert.True(reset.GetProperty("isDefault").GetBoolean());
+        Assert.Equal(1, unknown.ExitCode);
+        Assert.Contains("no user 'bob' in postgres://", unknown.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task DbCheck_ADroppedTable_ExitsNonZeroAndNamesIt()
     {
         var database = await NewSchemaAsync();

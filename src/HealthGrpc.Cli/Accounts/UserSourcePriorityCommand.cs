@@ -55,15 +55,16 @@ internal static class UserSourcePriorityCommand
                 order.Add((int)kind);
             }
 
-            await using var store = await StoreSession.OpenAsync(StoreLocation.Resolve(parse), create: false, ct);
+            await using var session = await StoreSession.OpenAsync(parse, create: false, ct);
+            var store = session.SourcePriorities;
             if ((given.Length > 0 || parse.GetValue(reset)) && !await store.SetSourcePriorityAsync(id, order, ct))
             {
-                return Terminal.Fail($"no user '{id}' in {store.Path}.");
+                return Terminal.Fail($"no user '{id}' in {session.Path}.");
             }
 
             if (await store.GetSourcePriorityAsync(id, ct) is not { } stored)
             {
-                return Terminal.Fail($"no user '{id}' in {store.Path}.");
+                return Terminal.Fail($"no user '{id}' in {session.Path}.");
             }
 
             var names = stored.Select(kind => Name((DeviceKind)kind)).ToArray();

@@ -54,5 +54,8 @@ internal sealed class OpenedStore(IHealthStore store, string location) : IAsyncD
     /// <summary>Its quota overrides and usage: every provider keeps them.</summary>
     public IQuotaStore Quotas => (IQuotaStore)Store;
 
+    /// <summary>Its users' source priorities: every provider keeps them.</summary>
+    public ISourcePriorityStore SourcePriorities => (ISourcePriorityStore)Store;
+
     public ValueTask DisposeAsync() => Store.DisposeAsync();
 }
