@@ -44,38 +44,4 @@ internal sealed partial class SyncStore
             int.Parse(f[3], CultureInfo.InvariantCulture),
             long.Parse(f[4], CultureInfo.InvariantCulture));
     }
-
-    private async Task<Dictionary<string, string>> ReadMetaLockedAsync(CancellationToken ct)
-    {
-        await EnterAsync(ct).ConfigureAwait(false);
-        try
-        {
-            return await ReadMetaAsync(ct).ConfigureAwait(false);
-        }
-        catch (Exception e) when (StoreFailure.Is(e))
-        {
-            throw StoreFailure.Wrap(e, Path);
-        }
-        finally
-        {
-            _lock.Release();
-        }
-    }
-
-    private async Task WriteMetaAsync(string key, string value, CancellationToken ct)
-    {
-        await EnterAsync(ct).ConfigureAwait(false);
-        try
-        {
-            await SetMetaAsync(null, key, value, ct).ConfigureAwait(false);
-        }
-        catch (Exception e) when (StoreFailure.Is(e))
-        {
-            throw StoreFailure.Wrap(e, Path);
-        }
-        finally
-        {
-            _lock.Release();
-        }
-    }
 }

@@ -3,8 +3,9 @@ using Microsoft.Data.Sqlite;
 namespace HealthGrpc.Client;
 
 /// <summary>
-/// Versioned additions to the client schema (<c>PRAGMA user_version</c>), applied in order on open; each step runs in
-/// one transaction, so a crash mid-migration leaves the previous version intact.
+/// The client's tables: the version-0 base, created on open when absent, then the versioned additions
+/// (<c>PRAGMA user_version</c>), applied in order on open; each step runs in one transaction, so a crash mid-migration
+/// leaves the previous version intact.
 /// </summary>
 internal static class SyncStoreSchema
 {
@@ -35,6 +36,45 @@ internal static class SyncStoreSchema
             """),
     ];
 
+    /// <summary>The connection's settings and the version-0 tables (a no-op on an existing store).</summary>
+    public static async Task CreateAsync(SqliteConnection db, CancellationToken ct)
+    {
+        using var cmd = db.CreateCommand();
+        cmd.CommandText = """
+            PRAGMA journal_mode=WAL;
+            PRAGMA synchronous=FULL;
+            PRAGMA busy_timeout=10000;
+            CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS batches(
+              id INTEGER PRIMARY KEY AUTOINCREMENT,
+              tier INTEGER NOT NULL,
+              status INTEGER NOT NULL,
+              seq INTEGER NULL,
+              atomic INTEGER NOT NULL,
+              attempts INTEGER NOT NULL DEFAULT 0,
+              next_attempt_ms INTEGER NOT NULL,
+              created_ms INTEGER NOT NULL,
+              sample_count INTEGER NOT NULL,
+              bytes INTEGER NOT NULL,
+              anchors BLOB NULL,
+              payload BLOB NOT NULL,
+              last_error TEXT NULL);
+            CREATE INDEX IF NOT EXISTS ix_batches_dispatch ON batches(status, tier, id);
+            CREATE UNIQUE INDEX IF NOT EXISTS ix_batches_seq ON batches(seq) WHERE seq IS NOT NULL;
+            CREATE TABLE IF NOT EXISTS anchors(
+              type INTEGER NOT NULL,
+              vendor_type TEXT NOT NULL,
+              committed BLOB NULL,
+              committed_gen INTEGER NOT NULL DEFAULT 0,
+              committed_ms INTEGER NOT NULL DEFAULT 0,
+              enqueued BLOB NULL,
+              enqueued_gen INTEGER NOT NULL DEFAULT 0,
+              PRIMARY KEY(type, vendor_type));
+            """;
+        await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Applies the steps the store lacks, each in its own transaction.</summary>
     public static async Task MigrateAsync(SqliteConnection db, CancellationToken ct)
     {
         long version;
