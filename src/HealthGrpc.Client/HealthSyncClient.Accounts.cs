@@ -135,4 +135,41 @@ public sealed partial class HealthSyncClient
         _state = SyncState.Syncing;
         Emit(new SyncEvent { Kind = SyncEventKind.Resumed });
     }
+
+    /// <summary>
+    /// Replaces the bearer token with a refreshed one of the same account and resumes a paused engine. With an
+    /// <see cref="HealthSyncOptions.CredentialsProvider"/>, the token is used in its place only until the server refuses it
+    /// or the app calls <see cref="NotifyCredentialsChanged"/>: then the provider is asked again. For a token whose account
+    /// the SDK should check, use <see cref="UpdateToken(string, string)"/>; to switch accounts, <see cref="SignOutAsync"/>.
+    /// </summary>
+    public void UpdateToken(string token)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(token);
+        if (_credentials is StaticCredentialsProvider s)
+        {
+            s.Token = token;
+        }
+        else
+        {
+            _overrideToken = token;
+        }
+
+        WakeOnNewCredentials();
+    }
+
+    /// <summary>
+    /// Tells the engine that the <see cref="ICredentialsProvider"/> has a new token: it is asked again (a token given with
+    /// <see cref="UpdateToken(string)"/> stops taking its place) and a paused engine resumes.
+    /// </summary>
+    public void NotifyCredentialsChanged()
+    {
+        _overrideToken = null;
+        WakeOnNewCredentials();
+    }
+
+    private void WakeOnNewCredentials()
+    {
+        _credentialsChanged.Set();
+        Kick();
+    }
 }
