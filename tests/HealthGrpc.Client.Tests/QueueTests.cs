@@ -60,6 +60,24 @@ public sealed class QueueTests
     }
 
     [Fact]
+    public async Task StoreFailure_AfterOpen_IsALocalStoreException_NamingTheFile_AndStoresNothing()
+    {
+        var db = Path.Combine(TempDir.Create(), "client.db");
+        await using var client = await HealthSyncClient.OpenAsync(TestClient.Options(Nowhere, db, "t")).WaitAsync(TestClient.Timeout);
+        using (var readOnly = client.Store.Connection.CreateCommand())
+        {
+            // The engine is not started: nothing else uses the connection. Every write now fails inside SQLite.
+            readOnly.CommandText = "PRAGMA query_only=1";
+            readOnly.ExecuteNonQuery();
+        }
+
+        var error = await Assert.ThrowsAsync<LocalStoreException>(() => client.EnqueueAsync([TestClient.HeartRate(10)]).WaitAsync(TestClient.Timeout));
+        Assert.Equal(client.DatabasePath, error.DatabasePath);
+        Assert.IsType<Microsoft.Data.Sqlite.SqliteException>(error.InnerException);
+        Assert.Equal(0, (await client.GetStatusAsync().WaitAsync(TestClient.Timeout)).PendingBatches);
+    }
+
+    [Fact]
     public void Split_KeepsAnchorsAndDeletionsOnLastChunk()
     {
         var anchors = new[] { new SourceAnchor { Type = DataType.HeartRate, Anchor = Google.Protobuf.ByteString.CopyFromUtf8("a") } };
