@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using HealthGrpc.Cli.Tests.Infrastructure;
 
@@ -47,5 +48,21 @@ public sealed class ServeObservabilityTests
         Assert.Contains(UploadMethod, name, StringComparison.Ordinal);
         var kind = await server.NextLineAsync(line => line.StartsWith("Activity.Kind:", StringComparison.Ordinal));
         Assert.Equal("Server", kind["Activity.Kind:".Length..].Trim());
+    }
+
+    [Fact]
+    public async Task OtlpTraces_SendASpanForAGrpcCall_ToTheConfiguredCollector()
+    {
+        using var store = new TempStore();
+        var token = await Healthgrpc.CreateUserWithTokenAsync(store.Path, "alice");
+        await using var collector = await OtlpCollector.StartAsync();
+        using var server = await ServeProcess.StartAsync(store.Path, "--Telemetry:Traces", "otlp", "--Telemetry:OtlpEndpoint", collector.Address.ToString());
+
+        await server.Client.UploadAsync(Batches.Upload(1), ServeProcess.Bearer(token)).ResponseAsync.Bounded();
+
+        // The exporter batches spans (OTEL_BSP_SCHEDULE_DELAY, 5 s by default) and sends them on its own schedule.
+        var export = Encoding.UTF8.GetString(await collector.NextExportAsync());
+        Assert.Contains(UploadMethod, export, StringComparison.Ordinal);
+        Assert.Contains("healthgrpc", export, StringComparison.Ordinal); // the service.name resource attribute
     }
 }
