@@ -7,8 +7,9 @@ using HealthGrpc.Contracts.V1;
 namespace HealthGrpc.Cli.Export;
 
 /// <summary>
-/// `healthgrpc export csv|json|fhir`: every page of a user's samples (QueryService.ReadSamples, as `query samples` reads
-/// one) streamed to a file or stdout, one page in memory at a time, with a summary by type on stderr.
+/// `healthgrpc export csv|json|fhir`: every page of a user's samples, series and waveforms (QueryService.ReadSamples, as
+/// `query samples` reads one) streamed to a file or stdout, one page in memory at a time, then their current records
+/// (<see cref="CurrentRecords"/>), with a summary by type on stderr.
 /// </summary>
 internal static class ExportCommand
 {
@@ -19,16 +20,16 @@ internal static class ExportCommand
         Fhir,
     }
 
-    public static Command Build() => new("export", "Export all of a user's samples from a server: CSV, JSON or a FHIR R4 Bundle of Observations")
+    public static Command Build() => new("export", "Export all of a user's data from a server: CSV, JSON or a FHIR R4 Bundle")
     {
-        Verb(Format.Csv, "csv", "Every sample, series point and waveform chunk as CSV rows (the columns of `query samples`)"),
-        Verb(Format.Json, "json", "Every sample, series point and waveform chunk as one JSON array (the rows of `query samples --format json`)"),
-        Verb(Format.Fhir, "fhir", "A FHIR R4 collection Bundle of Observations with LOINC codes and UCUM units; types without a LOINC code are listed as skipped"),
+        Verb(Format.Csv, "csv", "Every sample, series point, waveform chunk and current record as CSV rows (the columns of `query samples`, then recordId, version, contentType, payloadEncoding, payload)"),
+        Verb(Format.Json, "json", "Every sample, series point, waveform chunk and current record as one JSON array (the columns of `export csv`)"),
+        Verb(Format.Fhir, "fhir", "A FHIR R4 collection Bundle: Observations with LOINC codes and UCUM units (a regular series as one Observation with SampledData), records as DocumentReferences; types without a LOINC code are listed as skipped"),
     };
 
     private static Command Verb(Format format, string name, string description)
     {
-        var read = ReadOptions.Create(ReadParts.Types | ReadParts.Sources | ReadParts.Range, defaultFrom: "1970-01-01", typesHelp: "Data types, comma-separated; default every type", sourcesHelp: "Only samples recorded by these device kinds");
+        var read = ReadOptions.Create(ReadParts.Types | ReadParts.Sources | ReadParts.Range, defaultFrom: "1970-01-01", typesHelp: "Data types, comma-separated; default every type and the records (which have no type)", sourcesHelp: "Only samples recorded by these device kinds (records, which have no source, are then left out)");
         var output = new Option<FileInfo>("--output", "-o") { Description = "File to write (written as FILE.partial, renamed when complete); default stdout", HelpName = "FILE" };
         var pageSize = new Option<uint>("--page-size") { Description = "Items per read, 1..10000 (what the export holds in memory at once)", DefaultValueFactory = _ => 1000, HelpName = "N" };
         var command = new Command(name, description);
@@ -51,7 +52,9 @@ internal static class ExportCommand
             {
                 await using (var stream = partial is null ? Console.OpenStandardOutput() : File.Create(partial))
                 {
-                    await WriteAsync(format, scope, size, stream, tally, ct);
+                    // Records have neither a data type nor a source: a filter on either leaves them out, as the change feed does.
+                    var withRecords = (parse.GetValue(read.Types) ?? []).Length == 0 && scope.Sources.Count == 0;
+                    await WriteAsync(format, scope, size, withRecords, stream, tally, ct);
                 }
 
                 if (partial is not null)
@@ -76,7 +79,7 @@ internal static class ExportCommand
         return command;
     }
 
-    private static async Task WriteAsync(Format format, ReadScope scope, uint pageSize, Stream stream, ExportTally tally, CancellationToken ct)
+    private static async Task WriteAsync(Format format, ReadScope scope, uint pageSize, bool withRecords, Stream stream, ExportTally tally, CancellationToken ct)
     {
         using var client = new ReadClient(scope);
         var request = QueryCommands.SampleRequest(scope, pageSize);
@@ -89,24 +92,38 @@ internal static class ExportCommand
                 await bundle.FlushAsync(ct);
             }
 
+            foreach (var record in withRecords ? await CurrentRecords.ReadAsync(client, scope, ct) : [])
+            {
+                bundle.Add(record);
+            }
+
             await bundle.CompleteAsync(ct);
             return;
         }
 
-        await using var sink = RowSink.Create(format == Format.Csv ? OutputFormat.Csv : OutputFormat.Json, SampleRows.Columns, stream, envelope: false);
-        var typeColumn = SampleRows.Columns.ToList().IndexOf("type");
+        await using var sink = RowSink.Create(format == Format.Csv ? OutputFormat.Csv : OutputFormat.Json, ExportRows.Columns, stream, envelope: false);
         await foreach (var page in PagesAsync(client, request, ct))
         {
             foreach (var row in SampleRows.Of(page, scope.Zone))
             {
-                sink.Write(row);
-                tally.Wrote((string)row[typeColumn]!);
+                Write(ExportRows.Sample(row));
             }
 
             await sink.FlushAsync(ct);
         }
 
+        foreach (var record in withRecords ? await CurrentRecords.ReadAsync(client, scope, ct) : [])
+        {
+            Write(ExportRows.Record(record, scope.Zone));
+        }
+
         await sink.CompleteAsync(null, ct);
+
+        void Write(object?[] row)
+        {
+            sink.Write(row);
+            tally.Wrote((string)row[ExportRows.TypeColumn]!);
+        }
     }
 
     /// <summary>Every page of the read, one at a time; later pages read the first page's snapshot (query.proto).</summary>

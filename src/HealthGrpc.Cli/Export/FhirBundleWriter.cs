@@ -11,14 +11,16 @@ using DateTimeZone = NodaTime.DateTimeZone;
 namespace HealthGrpc.Cli.Export;
 
 /// <summary>
-/// A FHIR R4 collection Bundle of Observations, written entry by entry: the envelope is written by hand and each
-/// Observation by Firely's serializer, so an export of years holds one page in memory, not the whole Bundle.
+/// A FHIR R4 collection Bundle, written entry by entry: the envelope is written by hand and each resource by Firely's
+/// serializer, so an export of years holds one page in memory, not the whole Bundle. Samples are Observations; a
+/// regular series is one Observation whose value is SampledData; a record is a DocumentReference.
 /// </summary>
 internal sealed class FhirBundleWriter : IAsyncDisposable
 {
     private const string Ucum = "http://unitsofmeasure.org";
     private const string Loinc = "http://loinc.org";
     private const string CategorySystem = "http://terminology.hl7.org/CodeSystem/observation-category";
+    private const string RecordSystem = "urn:healthgrpc:record:";
 
     private static readonly JsonSerializerOptions Fhir = new JsonSerializerOptions().ForFhir();
     private readonly Utf8JsonWriter _writer;
@@ -69,7 +71,14 @@ internal sealed class FhirBundleWriter : IAsyncDisposable
                 continue;
             }
 
-            // A series point has no uuid of its own: the series' uuid and the point's index identify it.
+            if (series.IntervalMs > 0)
+            {
+                WriteSampled(code, type, series);
+                continue;
+            }
+
+            // SampledData needs one fixed period: an irregular series is an Observation per point, identified by the
+            // series' uuid and the point's index (a point has no uuid of its own).
             var uuid = SampleUuid.ToGuid(series.Uuid);
             var scale = Math.Pow(10, series.DecimalExponent);
             for (var i = 0; i < _points.Count; i++)
@@ -113,23 +122,79 @@ internal sealed class FhirBundleWriter : IAsyncDisposable
         return code;
     }
 
+    /// <summary>
+    /// A record as a DocumentReference. Records are documents a client defines (a survey answer, a training plan, a
+    /// route summary) with a media type and an opaque payload, not coded measurements: FHIR R4 intends DocumentReference
+    /// for "a document of any kind for any purpose", carried inline as an Attachment with its contentType. An Observation
+    /// would need a code and a value the record does not have; a Procedure would claim a clinical act.
+    /// </summary>
+    public void Add(StoredRecord stored)
+    {
+        var record = stored.Record;
+        var modified = SampleRows.Local(CurrentRecords.Modified(record), _zone);
+        var document = new DocumentReference
+        {
+            // The record's version is the version of this resource: a newer one replaces it (last-write-wins).
+            Meta = new Meta { VersionId = record.Version.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+            MasterIdentifier = new Identifier(RecordSystem + record.RecordType, record.RecordId),
+            Status = DocumentReferenceStatus.Current,
+            Type = new CodeableConcept { Text = record.RecordType },
+            Subject = Subject(),
+            Date = modified,
+            Author = stored.DeviceId.Length > 0 ? [new ResourceReference { Display = stored.DeviceId }] : [],
+            Content = [new DocumentReference.ContentComponent { Attachment = new Attachment { ContentType = record.ContentType.Length > 0 ? record.ContentType : null, Data = record.Payload.ToByteArray(), CreationElement = new FhirDateTime(modified) } }],
+        };
+        WriteEntry(document, record.RecordType);
+    }
+
     private void Write(LoincCode code, string type, string identifier, double value, DateTimeOffset start, DateTimeOffset end, Source? source)
     {
-        var observation = new Observation
+        var observation = Observation(code, identifier, source);
+        observation.Effective = start == end ? Time(start) : new Period(Time(start), Time(end));
+        observation.Value = new Quantity { Value = (decimal)value, Unit = code.UnitDisplay, System = Ucum, Code = code.UcumCode };
+        WriteEntry(observation, type);
+    }
+
+    /// <summary>
+    /// A regularly sampled series as one Observation with SampledData, the R4 type for "a series of measurements taken
+    /// by a device" at a fixed period: the stored integers are the data, 10^decimal_exponent the factor, the interval
+    /// the period, so no value is rounded through a decimal string and a day of 1 Hz points is one entry, not 86,400.
+    /// </summary>
+    private void WriteSampled(LoincCode code, string type, Series series)
+    {
+        var observation = Observation(code, $"urn:uuid:{SampleUuid.ToGuid(series.Uuid)}", series.Source);
+        var first = DateTimeOffset.FromUnixTimeMilliseconds(_points[0].UnixMilliseconds);
+        var last = DateTimeOffset.FromUnixTimeMilliseconds(_points[^1].UnixMilliseconds);
+        observation.Effective = new Period(Time(first), Time(last));
+        observation.Value = new SampledData
         {
-            Status = ObservationStatus.Final,
-            Identifier = [new Identifier("urn:ietf:rfc:3986", identifier)],
-            Category = [new CodeableConcept(CategorySystem, code.Category)],
-            Code = new CodeableConcept(Loinc, code.Code, code.Display, null),
-            // Reading your own data, the CLI knows only the token, not its user id: the subject is named when --owner is.
-            Subject = _owner.Length > 0 ? new ResourceReference { Identifier = new Identifier("urn:healthgrpc:user", _owner), Display = _owner } : null,
-            Effective = start == end ? Time(start) : new Period(Time(start), Time(end)),
-            Value = new Quantity { Value = (decimal)value, Unit = code.UnitDisplay, System = Ucum, Code = code.UcumCode },
-            Device = source is { Name.Length: > 0 } ? new ResourceReference { Display = source.Name } : null,
+            Origin = new Quantity { Value = 0, Unit = code.UnitDisplay, System = Ucum, Code = code.UcumCode },
+            Period = series.IntervalMs,
+            Factor = (decimal)Math.Pow(10, series.DecimalExponent),
+            Dimensions = 1,
+            Data = string.Join(' ', _points.Select(point => point.ScaledValue.ToString(System.Globalization.CultureInfo.InvariantCulture))),
         };
+        WriteEntry(observation, type);
+    }
+
+    private Observation Observation(LoincCode code, string identifier, Source? source) => new()
+    {
+        Status = ObservationStatus.Final,
+        Identifier = [new Identifier("urn:ietf:rfc:3986", identifier)],
+        Category = [new CodeableConcept(CategorySystem, code.Category)],
+        Code = new CodeableConcept(Loinc, code.Code, code.Display, null),
+        Subject = Subject(),
+        Device = source is { Name.Length: > 0 } ? new ResourceReference { Display = source.Name } : null,
+    };
+
+    // Reading your own data, the CLI knows only the token, not its user id: the subject is named when --owner is.
+    private ResourceReference? Subject() => _owner.Length > 0 ? new ResourceReference { Identifier = new Identifier("urn:healthgrpc:user", _owner), Display = _owner } : null;
+
+    private void WriteEntry(Resource resource, string type)
+    {
         _writer.WriteStartObject();
         _writer.WritePropertyName("resource");
-        JsonSerializer.Serialize(_writer, observation, Fhir);
+        JsonSerializer.Serialize(_writer, resource, resource.GetType(), Fhir);
         _writer.WriteEndObject();
         _tally.Wrote(type);
     }

@@ -113,8 +113,8 @@ internal sealed class ExportMapper(ImportTally tally)
         {
             tally.Unsupported(element, element switch
             {
-                "InstantaneousBeatsPerMinute" => "a beat-to-beat series: the SDK's ISampleSource sends sample sets only (no Series yet); the HRV sample itself is imported",
-                "WorkoutStatistics" => "a workout's statistics summarise samples imported on their own; the SDK sends no Records yet",
+                "InstantaneousBeatsPerMinute" => "a beat-to-beat series: not imported yet (the SDK can send a Series, this import does not build one); the HRV sample itself is imported",
+                "WorkoutStatistics" => "a workout's statistics summarise samples imported on their own (the Workout is imported as a workout sample, its totals in metadata)",
                 "WorkoutEvent" => "workout events (pause, lap, segment) have no kind in the protocol",
                 "WorkoutRoute" => "a route is a GPX file beside export.xml, not a sample",
                 _ => $"the protocol has no kind for <{element}> inside a {(entry.IsWorkout ? "Workout" : "Record")}",

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Text.RegularExpressions;
+using System.Threading.Channels;
 using Grpc.Core;
 using Grpc.Net.Client;
 using HealthGrpc.Contracts.V1;
@@ -6,14 +8,15 @@ using HealthGrpc.Contracts.V1;
 namespace HealthGrpc.Cli.Tests.Infrastructure;
 
 /// <summary>`healthgrpc serve` on an ephemeral loopback port over a store file, with a client channel to it.</summary>
-internal sealed class ServeProcess : IDisposable
+internal sealed partial class ServeProcess : IDisposable
 {
-    private const string Listening = "Now listening on: ";
     private readonly Process _process;
+    private readonly ChannelReader<string> _stdout;
 
-    private ServeProcess(Process process, Uri address)
+    private ServeProcess(Process process, ChannelReader<string> stdout, Uri address)
     {
         _process = process;
+        _stdout = stdout;
         Address = address;
         Channel = GrpcChannel.ForAddress(address);
         Client = new SyncService.SyncServiceClient(Channel);
@@ -29,14 +32,14 @@ internal sealed class ServeProcess : IDisposable
     public static async Task<ServeProcess> StartAsync(string store, params string[] extra)
     {
         var process = Healthgrpc.Start(["serve", "--urls", "http://127.0.0.1:0", "--store", store, .. extra]);
-        while (await process.StandardOutput.ReadLineAsync().Bounded() is { } line)
+        var stdout = PumpLines(process.StandardOutput);
+        using var timeout = new CancellationTokenSource(Timeouts.Default);
+        await foreach (var line in stdout.ReadAllAsync(timeout.Token))
         {
-            var at = line.IndexOf(Listening, StringComparison.Ordinal);
-            if (at >= 0)
+            // Matched in the line, not at its start: the "simple" and the "json" console formats both carry it.
+            if (ListeningOn().Match(line) is { Success: true } listening)
             {
-                // Keep draining stdout so the child never blocks on a full pipe.
-                _ = process.StandardOutput.ReadToEndAsync();
-                return new ServeProcess(process, new Uri(line[(at + Listening.Length)..].Trim()));
+                return new ServeProcess(process, stdout, new Uri(listening.Groups["address"].Value));
             }
         }
 
@@ -46,6 +49,36 @@ internal sealed class ServeProcess : IDisposable
     }
 
     public static Metadata Bearer(string token) => new() { { "authorization", "Bearer " + token } };
+
+    /// <summary>
+    /// The next line the server prints to stdout (after those already read) for which <paramref name="match"/> holds;
+    /// fails the test if the server exits or stays silent for <see cref="Timeouts.Default"/>.
+    /// </summary>
+    public async Task<string> NextLineAsync(Func<string, bool> match)
+    {
+        using var timeout = new CancellationTokenSource(Timeouts.Default);
+        var skipped = new List<string>();
+        try
+        {
+            while (await _stdout.WaitToReadAsync(timeout.Token))
+            {
+                while (_stdout.TryRead(out var line))
+                {
+                    if (match(line))
+                    {
+                        return line;
+                    }
+
+                    skipped.Add(line);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+        {
+        }
+
+        throw new Xunit.Sdk.XunitException($"healthgrpc serve printed no matching line; it printed:\n{string.Join('\n', skipped)}");
+    }
 
     public void Dispose()
     {
@@ -58,4 +91,23 @@ internal sealed class ServeProcess : IDisposable
 
         _process.Dispose();
     }
+
+    /// <summary>Reads stdout to its end on its own, so the child never blocks on a full pipe whether a test reads it or not.</summary>
+    private static ChannelReader<string> PumpLines(StreamReader output)
+    {
+        var lines = System.Threading.Channels.Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleWriter = true });
+        _ = Task.Run(async () =>
+        {
+            while (await output.ReadLineAsync() is { } line)
+            {
+                lines.Writer.TryWrite(line);
+            }
+
+            lines.Writer.TryComplete();
+        });
+        return lines.Reader;
+    }
+
+    [GeneratedRegex(@"Now listening on: (?<address>https?://[^\s""]+)")]
+    private static partial Regex ListeningOn();
 }

@@ -21,10 +21,12 @@ public sealed class ExportCommandTests
         var bundle = JsonSerializer.Deserialize<Bundle>(await File.ReadAllTextAsync(file), new JsonSerializerOptions().ForFhir())!;
         var observations = bundle.Entry.Select(e => Assert.IsType<Observation>(e.Resource)).ToList();
         Assert.Equal(Bundle.BundleType.Collection, bundle.Type);
-        Assert.Equal(ReadFixture.Items - 1, observations.Count);
+        // Every discrete sample but the sleep one, and the regular series as one Observation.
+        var entries = ReadFixture.HeartRates.Count + ReadFixture.Steps.Count + 1;
+        Assert.Equal(entries, observations.Count);
 
         var heart = observations.Where(o => o.Code.Coding.Single().Code == "8867-4").ToList();
-        Assert.Equal(ReadFixture.HeartRates.Count + ReadFixture.SeriesBpm.Count, heart.Count);
+        Assert.Equal(ReadFixture.HeartRates.Count + 1, heart.Count);
         foreach (var (uuid, second, bpm) in ReadFixture.HeartRates)
         {
             var o = Assert.Single(heart, o => o.Identifier.Single().Value == $"urn:uuid:{uuid}");
@@ -34,7 +36,15 @@ public sealed class ExportCommandTests
             Assert.Equal(("vital-signs", ObservationStatus.Final, "alice"), (o.Category.Single().Coding.Single().Code, o.Status, o.Subject!.Identifier!.Value));
         }
 
-        Assert.Equal(ReadFixture.SeriesBpm.Select(b => (decimal?)b), heart.Where(o => o.Identifier.Single().Value!.Contains('#', StringComparison.Ordinal)).Select(o => Assert.IsType<Quantity>(o.Value).Value));
+        // The 1 Hz series: its points as SampledData, in the stored integers, at its period, over its span.
+        var series = Assert.Single(heart, o => o.Identifier.Single().Value == $"urn:uuid:{ReadFixture.SeriesUuid}");
+        var sampled = Assert.IsType<SampledData>(series.Value);
+        Assert.Equal((string.Join(' ', ReadFixture.SeriesBpm), 1000m, 1m, 1), (sampled.Data, sampled.Period, sampled.Factor, sampled.Dimensions));
+        Assert.Equal((0m, "http://unitsofmeasure.org", "/min"), (sampled.Origin.Value, sampled.Origin.System, sampled.Origin.Code));
+        var span = Assert.IsType<Period>(series.Effective);
+        var seriesStart = ReadFixture.Origin.AddMinutes(30);
+        Assert.Equal((seriesStart, seriesStart.AddSeconds(ReadFixture.SeriesBpm.Count - 1)), (span.StartElement!.ToDateTimeOffset(TimeSpan.Zero), span.EndElement!.ToDateTimeOffset(TimeSpan.Zero)));
+
         var steps = observations.Where(o => o.Code.Coding.Single().Code == "55423-8").ToList();
         Assert.Equal(ReadFixture.Steps.Count, steps.Count);
         foreach (var (uuid, minute, minutes, count) in ReadFixture.Steps)
@@ -48,7 +58,7 @@ public sealed class ExportCommandTests
 
         Assert.DoesNotContain(observations, o => o.Identifier.Single().Value == $"urn:uuid:{ReadFixture.SleepUuid}");
         Assert.Matches(@"SleepAnalysis\s*[│|]\s*0\s*[│|]\s*1\s*[│|]\s*no LOINC code \(1\)", run.Stderr);
-        Assert.Contains($"{ReadFixture.Items - 1} written to {file}, 1 skipped.", run.Stderr, StringComparison.Ordinal);
+        Assert.Contains($"{entries} written to {file}, 1 skipped.", run.Stderr, StringComparison.Ordinal);
         Assert.False(File.Exists(file + ".partial"));
     }
 
