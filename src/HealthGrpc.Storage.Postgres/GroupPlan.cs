@@ -51,37 +51,6 @@ internal sealed record PlannedBatch(DeviceKey Device, ulong Epoch, ulong BatchSe
 /// <summary>A replayed batch_seq whose original ack is stored (read after planning, in the same transaction).</summary>
 internal sealed record StoredAckLookup(DeviceKey Device, ulong Epoch, ulong BatchSeq, ulong HighWaterMark);
 
-/// <summary>Sum, count, min, max and first/last of the samples a group adds to one rollup bucket.</summary>
-internal sealed class BucketDelta
-{
-    public double Sum;
-    public long Count;
-    public double Min = double.PositiveInfinity;
-    public double Max = double.NegativeInfinity;
-    public double First;
-    public long FirstMs = long.MaxValue;
-    public double Last;
-    public long LastMs = long.MinValue;
-
-    /// <summary>Adds a sample; samples arrive in change-sequence order, so on a tie the first stays first and the newest is last.</summary>
-    public void Add(long startMs, double value)
-    {
-        Sum += value;
-        Count++;
-        Min = Math.Min(Min, value);
-        Max = Math.Max(Max, value);
-        if (startMs < FirstMs)
-        {
-            (First, FirstMs) = (value, startMs);
-        }
-
-        if (startMs >= LastMs)
-        {
-            (Last, LastMs) = (value, startMs);
-        }
-    }
-}
-
 /// <summary>Everything a group commit writes, decided in memory from the <see cref="StoredState"/>.</summary>
 internal sealed class GroupPlan
 {
@@ -112,7 +81,7 @@ internal sealed class GroupPlan
     /// <summary>The final version per record key (an earlier version written by the same group is overwritten).</summary>
     public Dictionary<(long UserRef, string RecordType, string RecordId), PlannedRecord> Records { get; } = [];
 
-    /// <summary>Buckets that lost a stored sample: recomputed from the raw samples after the group's inserts.</summary>
+    /// <summary>Buckets that lost a stored sample or series: recomputed from the raw samples after the group's inserts (the series that remain are added back).</summary>
     public HashSet<BucketKey> RecomputedBuckets { get; } = [];
 
     public Dictionary<(DeviceKey Device, int Type, string VendorType), PlannedAnchor> Anchors { get; } = [];
@@ -121,10 +90,20 @@ internal sealed class GroupPlan
 
     public List<PlannedBatch> Batches { get; } = [];
 
-    /// <summary>What the group's new quantity samples add to buckets that are not recomputed.</summary>
-    public Dictionary<BucketKey, BucketDelta> BucketDeltas()
+    /// <summary>
+    /// What the group adds to the rollups on top of the stored rows (after the recomputed buckets were rebuilt from the
+    /// raw samples): the points <paramref name="remainingSeries"/> (stored series the group keeps) have in recomputed
+    /// buckets, then the new quantity samples outside the recomputed buckets (which the rebuild already counted), then
+    /// every point of the new series.
+    /// </summary>
+    public Dictionary<BucketKey, BucketDelta> BucketDeltas(IReadOnlyList<StoredSeriesPayload> remainingSeries)
     {
         var deltas = new Dictionary<BucketKey, BucketDelta>();
+        foreach (var stored in remainingSeries)
+        {
+            SeriesRollups.AddPoints(deltas, stored.UserRef, stored.Type, stored.SourceRef, stored.Payload, RecomputedBuckets);
+        }
+
         foreach (var planned in Samples)
         {
             if (planned.Removed || planned.Sample.Quantity is not { } value)
@@ -146,6 +125,17 @@ internal sealed class GroupPlan
             delta.Add(planned.Sample.StartUnixMs, value);
         }
 
+        foreach (var planned in Series)
+        {
+            if (!planned.Removed)
+            {
+                SeriesRollups.AddPoints(deltas, planned.UserRef, planned.Item.Type, planned.SourceRef, planned.Item.Payload);
+            }
+        }
+
         return deltas;
     }
 }
+
+/// <summary>A stored series of a user, as the rollups need it.</summary>
+internal sealed record StoredSeriesPayload(long UserRef, int Type, long SourceRef, byte[] Payload);

@@ -3,16 +3,6 @@ namespace HealthGrpc.Storage.Postgres;
 /// <summary>A device of a user (the device row is created by the first applied batch, so it has no id before).</summary>
 internal readonly record struct DeviceKey(long UserRef, string DeviceId);
 
-/// <summary>A 15-minute rollup bucket of one user, type and source.</summary>
-internal readonly record struct BucketKey(long UserRef, int Type, long SourceRef, long BucketMs)
-{
-    public const long Length = 15 * 60 * 1000;
-
-    /// <summary>The bucket holding a sample that starts at <paramref name="startMs"/> (floor, also before 1970).</summary>
-    public static BucketKey Of(long userRef, int type, long sourceRef, long startMs)
-        => new(userRef, type, sourceRef, startMs - (((startMs % Length) + Length) % Length));
-}
-
 /// <summary>A stored device with the high-water mark of each of its epochs.</summary>
 internal sealed record StoredDevice(long Id, ulong NewestEpoch, Dictionary<ulong, ulong> HighWaterMarks);
 

@@ -7,8 +7,9 @@ namespace HealthGrpc.Storage.Postgres;
 
 /// <summary>
 /// Writes a <see cref="GroupPlan"/> inside the group's transaction in three round trips, every statement set-based:
-/// (1) the devices (upsert returning their ids) and the deletions; (2) the new samples by binary COPY into a staging
-/// table; (3) one INSERT … SELECT … ON CONFLICT from the staging table into samples, then series, waveform chunks,
+/// (1) the devices (upsert returning their ids) and the deletions (a deleted series returns its payload: its buckets
+/// are recomputed), plus, only when buckets are recomputed, a read of the series that remain in them; (2) the new
+/// samples by binary COPY into a staging table; (3) one INSERT … SELECT … ON CONFLICT from the staging table into samples, then series, waveform chunks,
 /// tombstones, replacements, records, rollups, anchors, epochs, change counters, batch rows and the NOTIFY, each one
 /// statement over arrays.
 /// </summary>
@@ -31,6 +32,7 @@ internal static class PgGroupWriter
         NpgsqlConnection connection, GroupPlan plan, StoredState state, long? probeMs, IReadOnlyCollection<string> notify, CancellationToken ct)
     {
         var deviceIds = await WriteDevicesAndDeletionsAsync(connection, plan, state, ct).ConfigureAwait(false);
+        var remainingSeries = await PgRollupWrites.ReadRemainingSeriesAsync(connection, plan.RecomputedBuckets, ct).ConfigureAwait(false);
         var staged = await StageSamplesAsync(connection, plan, deviceIds, ct).ConfigureAwait(false);
 
         await using var batch = new NpgsqlBatch(connection);
@@ -44,7 +46,7 @@ internal static class PgGroupWriter
         AddWaveforms(batch, plan, deviceIds);
         AddTombstonesAndReplacements(batch, plan, deviceIds);
         AddRecords(batch, plan, deviceIds);
-        AddRollups(batch, plan);
+        AddRollups(batch, plan, remainingSeries);
         AddDeviceState(batch, plan, deviceIds, state.CommitMs);
         if (probeMs is { } probe)
         {
@@ -108,7 +110,9 @@ internal static class PgGroupWriter
         {
             var users = Array("users", NpgsqlDbType.Bigint, plan.DeletedSeriesAndWaveforms.Select(k => k.UserRef).ToArray());
             var uuids = Array("uuids", NpgsqlDbType.Uuid, plan.DeletedSeriesAndWaveforms.Select(k => k.Uuid).ToArray());
-            batch.BatchCommands.Add(Command("DELETE FROM series WHERE (user_ref, uuid) IN (SELECT * FROM unnest(@users, @uuids))", users, uuids));
+            batch.BatchCommands.Add(Command(
+                "DELETE FROM series WHERE (user_ref, uuid) IN (SELECT * FROM unnest(@users, @uuids)) RETURNING user_ref, type, source_ref, payload",
+                users, uuids));
             batch.BatchCommands.Add(Command(
                 "DELETE FROM waveforms WHERE (user_ref, uuid) IN (SELECT * FROM unnest(@users, @uuids))",
                 users.Clone(), uuids.Clone()));
@@ -119,19 +123,24 @@ internal static class PgGroupWriter
             return ids;
         }
 
+        // Two statements return rows, told apart by their width: the devices (3 columns) and the deleted series (4).
         await using var reader = await batch.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        if (devices.Count > 0)
+        do
         {
             while (await reader.ReadAsync(ct).ConfigureAwait(false))
             {
-                ids[new DeviceKey(reader.GetInt64(0), reader.GetString(1))] = reader.GetInt64(2);
+                if (reader.FieldCount == 3)
+                {
+                    ids[new DeviceKey(reader.GetInt64(0), reader.GetString(1))] = reader.GetInt64(2);
+                }
+                else
+                {
+                    plan.RecomputedBuckets.UnionWith(SeriesRollups.Buckets(
+                        reader.GetInt64(0), reader.GetInt32(1), reader.GetInt64(2), (byte[])reader.GetValue(3)));
+                }
             }
         }
-
-        while (await reader.NextResultAsync(ct).ConfigureAwait(false))
-        {
-            // the deletions return no rows
-        }
+        while (await reader.NextResultAsync(ct).ConfigureAwait(false));
 
         return ids;
     }
@@ -305,10 +314,11 @@ internal static class PgGroupWriter
     }
 
     /// <summary>
-    /// Buckets that lost a stored sample are rebuilt from the raw samples (after this group's inserts: min/max cannot be
-    /// subtracted); every other touched bucket gets the group's sums added, one upsert row per bucket.
+    /// Buckets that lost a stored sample or series are rebuilt from the raw samples (after this group's inserts: min/max
+    /// cannot be subtracted); then every touched bucket gets the group's sums added (and a rebuilt one the points of the
+    /// series that remain in it), one upsert row per bucket.
     /// </summary>
-    private static void AddRollups(NpgsqlBatch batch, GroupPlan plan)
+    private static void AddRollups(NpgsqlBatch batch, GroupPlan plan, IReadOnlyList<StoredSeriesPayload> remainingSeries)
     {
         if (plan.RecomputedBuckets.Count > 0)
         {
@@ -342,38 +352,11 @@ internal static class PgGroupWriter
                 Keys()));
         }
 
-        var deltas = plan.BucketDeltas().ToList();
-        if (deltas.Count == 0)
+        var deltas = plan.BucketDeltas(remainingSeries);
+        if (deltas.Count > 0)
         {
-            return;
+            batch.BatchCommands.Add(PgRollupWrites.Upsert(deltas));
         }
-
-        batch.BatchCommands.Add(Command(
-            """
-            INSERT INTO rollups (user_ref, type, bucket_ms, source_ref, sum, count, min, max, first, first_ms, last, last_ms)
-            SELECT * FROM unnest(@users, @types, @buckets, @sources, @sums, @counts, @mins, @maxes, @firsts, @firstMs, @lasts, @lastMs)
-            ON CONFLICT (user_ref, type, bucket_ms, source_ref) DO UPDATE SET
-                sum = rollups.sum + excluded.sum,
-                count = rollups.count + excluded.count,
-                min = LEAST(rollups.min, excluded.min),
-                max = GREATEST(rollups.max, excluded.max),
-                first = CASE WHEN excluded.first_ms < rollups.first_ms THEN excluded.first ELSE rollups.first END,
-                first_ms = LEAST(rollups.first_ms, excluded.first_ms),
-                last = CASE WHEN excluded.last_ms >= rollups.last_ms THEN excluded.last ELSE rollups.last END,
-                last_ms = GREATEST(rollups.last_ms, excluded.last_ms)
-            """,
-            Array("users", NpgsqlDbType.Bigint, deltas.Select(d => d.Key.UserRef).ToArray()),
-            Array("types", NpgsqlDbType.Integer, deltas.Select(d => d.Key.Type).ToArray()),
-            Array("buckets", NpgsqlDbType.Bigint, deltas.Select(d => d.Key.BucketMs).ToArray()),
-            Array("sources", NpgsqlDbType.Bigint, deltas.Select(d => d.Key.SourceRef).ToArray()),
-            Array("sums", NpgsqlDbType.Double, deltas.Select(d => d.Value.Sum).ToArray()),
-            Array("counts", NpgsqlDbType.Bigint, deltas.Select(d => d.Value.Count).ToArray()),
-            Array("mins", NpgsqlDbType.Double, deltas.Select(d => d.Value.Min).ToArray()),
-            Array("maxes", NpgsqlDbType.Double, deltas.Select(d => d.Value.Max).ToArray()),
-            Array("firsts", NpgsqlDbType.Double, deltas.Select(d => d.Value.First).ToArray()),
-            Array("firstMs", NpgsqlDbType.Bigint, deltas.Select(d => d.Value.FirstMs).ToArray()),
-            Array("lasts", NpgsqlDbType.Double, deltas.Select(d => d.Value.Last).ToArray()),
-            Array("lastMs", NpgsqlDbType.Bigint, deltas.Select(d => d.Value.LastMs).ToArray())));
     }
 
     /// <summary>Anchors, epochs' high-water marks, the users' change counters and the batch rows with their acks.</summary>

@@ -9,8 +9,9 @@ namespace HealthGrpc.Storage.Postgres;
 /// </summary>
 public static class PostgresSchema
 {
-    /// <summary>One schema migration.</summary>
-    public sealed record Migration(int Version, string Name, string Sql);
+    /// <summary>One schema migration: its SQL, then (when set) <paramref name="Code"/> for what SQL cannot do, in the same transaction.</summary>
+    public sealed record Migration(
+        int Version, string Name, string Sql, Func<NpgsqlConnection, NpgsqlTransaction, CancellationToken, Task>? Code = null);
 
     // Any constant shared by every instance: the advisory lock that serializes migrations on one database.
     private const long MigrationLockKey = 0x4865616c7468;
@@ -220,6 +221,8 @@ public static class PostgresSchema
         new(4, "retention", PgRetention.MigrationSql),
         new(5, "source_priority_retention_progress", PgSourcePriorities.MigrationSql + PgRetention.ProgressMigrationSql),
         new(6, "insights", PgInsights.MigrationSql),
+        // Series in the rollups: the (user, type, source, end) index of series, and the stored series' points added to the rollups.
+        new(7, "series_rollups", PgSeriesRollups.MigrationSql, PgSeriesRollups.AddStoredSeriesAsync),
     ];
 
     /// <summary>The newest schema version.</summary>
@@ -280,6 +283,11 @@ public static class PostgresSchema
             await using (var run = new NpgsqlCommand(migration.Sql, connection, transaction))
             {
                 await run.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            }
+
+            if (migration.Code is { } code)
+            {
+                await code(connection, transaction, ct).ConfigureAwait(false);
             }
 
             await using (var record = new NpgsqlCommand(

@@ -138,7 +138,7 @@ public sealed class QueryAggregatesTests : ServerTest
         { "no bucket size", "bucket_size" },
         { "no functions", "functions" },
         { "unknown function", "functions[1]" },
-        { "category type", "type" },
+        { "category type", "functions[0]" },
         { "no type", "type" },
         { "hourly over 5 years", "end_time" },
         { "end before start", "end_time" },

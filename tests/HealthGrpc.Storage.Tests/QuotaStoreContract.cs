@@ -41,14 +41,15 @@ public abstract class QuotaStoreContract : IAsyncLifetime
         Assert.Equal(new QuotaUsage(0, 0, 0), await Quotas.GetUsageAsync(user, 0, withStoredBytes: true, None).T30());
         var samples = Enumerable.Range(0, 10).Select(i => Sample(start: 1_700_000_000_000 + i * 1000L)).ToList();
         await _store.CommitAsync(Batch(user, "d1", 1, samples), None).T30();
-        await _store.CommitAsync(Batch(user, "d2", 1, [Sample()], series: [Series(points: 60)], waveforms: [Waveform(Guid.NewGuid(), 0)]), None).T30();
+        var series = Series(points: 60);
+        await _store.CommitAsync(Batch(user, "d2", 1, [Sample()], series: [series], waveforms: [Waveform(Guid.NewGuid(), 0)]), None).T30();
         await _store.CommitAsync(Batch(NewUser(), "d1", 1, [Sample()]), None).T30();
 
         var all = await Quotas.GetUsageAsync(user, 0, withStoredBytes: true, None).T30();
         var later = await Quotas.GetUsageAsync(user, DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeMilliseconds(), withStoredBytes: false, None).T30();
 
         const long Row = QuotaUsage.RowBytes;
-        Assert.Equal(new QuotaUsage(2, 13, (11 * Row) + (60 + Row) + (4 + Row)), all);
+        Assert.Equal(new QuotaUsage(2, 13, (11 * Row) + (series.Payload.Length + Row) + (4 + Row)), all);
         Assert.Equal(new QuotaUsage(2, 0, 0), later);
     }
 

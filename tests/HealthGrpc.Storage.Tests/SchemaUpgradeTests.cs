@@ -1,5 +1,6 @@
 using System.Globalization;
 using HealthGrpc.Storage.Sqlite;
+using HealthGrpc.Contracts;
 using Microsoft.Data.Sqlite;
 using static HealthGrpc.Storage.Tests.TestData;
 
@@ -14,6 +15,9 @@ public sealed class SchemaUpgradeTests : IDisposable
 {
     private const int LayoutVersionBefore = 3;
     private const int AliceSamples = 300;
+    private const int OldSeriesPoints = 2_000;
+    private const long OldSeriesStart = 1_700_010_000_000; // a bucket boundary (1,888,900 x 900,000) among the samples' day
+    private const int SeriesRollupsVersion = 17;
 
     private static readonly string[] Tables =
     [
@@ -78,6 +82,28 @@ public sealed class SchemaUpgradeTests : IDisposable
                 (string)Scalar(connection, "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'samples'")!,
                 StringComparison.Ordinal);
         }
+    }
+
+    [Fact]
+    public async Task AFileOfTheVersionBeforeSeriesRollups_GetsItsStoredSeriesCountedInTheRollups()
+    {
+        var path = _directory.File("v16.db");
+        using (var connection = Open(path))
+        {
+            SqliteSchema.Migrate(connection, LayoutVersionBefore);
+            WriteOldRows(connection);
+            SqliteSchema.Migrate(connection, SeriesRollupsVersion - 1);
+
+            // The old rollups hold the samples only.
+            var heartRateSamples = Convert.ToInt64(Scalar(connection, "SELECT COUNT(*) FROM samples WHERE user_ref = 1 AND type = 5 AND quantity IS NOT NULL"), CultureInfo.InvariantCulture);
+            Assert.Equal(heartRateSamples, Convert.ToInt64(Scalar(connection, "SELECT SUM(count) FROM rollups WHERE user_ref = 1 AND type = 5"), CultureInfo.InvariantCulture));
+        }
+
+        await using var store = await SqliteHealthStore.OpenAsync(path, Options).T30();
+        var changes = await ReadAllChangesAsync(store, "alice");
+        var rollups = await store.ReadRollupsAsync("alice", HeartRate, long.MinValue, long.MaxValue, CancellationToken.None).T30();
+        Assert.Contains(rollups, r => r.BucketStartUnixMs == OldSeriesStart && r.Count >= 900);
+        ExpectedRollups.AssertEqual(ExpectedRollups.From(changes, HeartRate), rollups);
     }
 
     [Fact]
@@ -168,7 +194,7 @@ public sealed class SchemaUpgradeTests : IDisposable
                 INSERT INTO replaced_samples (user_ref, seq, uuid, device_ref) VALUES (1, $s1, randomblob(16), 1);
                 INSERT INTO series (user_ref, uuid, seq, type, vendor_type, unit_ref, source_ref, device_ref, start_ms, end_ms, zone,
                                     point_count, payload)
-                VALUES (1, randomblob(16), $s2, 5, NULL, 1, 1, 1, 10, 20, 60, 3, x'010203');
+                VALUES (1, randomblob(16), $s2, 5, NULL, 1, 1, 1, $seriesStart, $seriesEnd, 60, $seriesPoints, $seriesPayload);
                 INSERT INTO waveforms (user_ref, uuid, chunk_index, chunk_count, seq, type, vendor_type, unit_ref, source_ref,
                                        device_ref, start_ms, zone, frequency_hz, lead, first_sample_index, point_count, payload)
                 VALUES (1, x'0000000000000000000000000000000a', 0, 2, $s3, 50, NULL, 1, 1, 1, 10, 60, 512.0, 1, 0, 2, x'0102'),
@@ -179,7 +205,11 @@ public sealed class SchemaUpgradeTests : IDisposable
                 VALUES (1, 1, 1, 1, $s5, 5, 0, x'01'), (2, 1, 1, 2, 20, 6, 0, x'02');
                 UPDATE users SET change_seq = $s5 WHERE id = 1;
                 """;
-            Bind(rows, ("$s1", seq + 1), ("$s2", seq + 2), ("$s3", seq + 3), ("$s4", seq + 4), ("$s5", seq + 5));
+            // A 1 Hz heart-rate series over a few of the samples' buckets, encoded like the server stores it.
+            var series = Series(Enumerable.Range(0, OldSeriesPoints).Select(i => new SeriesPoint(OldSeriesStart + i * 1_000L, 50 + random.Next(0, 100))).ToArray());
+            Bind(rows, ("$s1", seq + 1), ("$s2", seq + 2), ("$s3", seq + 3), ("$s4", seq + 4), ("$s5", seq + 5),
+                ("$seriesStart", series.StartUnixMs), ("$seriesEnd", series.EndUnixMs), ("$seriesPoints", series.PointCount),
+                ("$seriesPayload", series.Payload));
             rows.ExecuteNonQuery();
         }
 

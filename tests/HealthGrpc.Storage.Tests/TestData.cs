@@ -1,4 +1,6 @@
 using System.Text;
+using Google.Protobuf;
+using HealthGrpc.Contracts;
 
 namespace HealthGrpc.Storage.Tests;
 
@@ -28,8 +30,20 @@ internal static class TestData
         => new(uuid ?? Guid.NewGuid(), HeartRate, null, start, start, 60, value, null, "count/min", source ?? Watch, syncId, syncVersion, metadata);
 
     public static SeriesRecord Series(Guid? uuid = null, int points = 60)
-        => new(uuid ?? Guid.NewGuid(), HeartRate, null, "count/min", Watch, 1_700_000_000_000, 1_700_000_000_000 + (points - 1) * 1000L, 60,
-            points, Enumerable.Range(0, points).Select(i => (byte)i).ToArray());
+        => Series(Enumerable.Range(0, points).Select(i => new SeriesPoint(1_700_000_000_000 + i * 1000L, 60 + (i % 40))).ToArray(), uuid: uuid);
+
+    /// <summary>A heart-rate series of <paramref name="points"/> (values scaled by 10^<paramref name="exponent"/>), its payload encoded like the server stores it.</summary>
+    public static SeriesRecord Series(SeriesPoint[] points, int exponent = 0, SourceRecord? source = null, Guid? uuid = null)
+    {
+        var id = uuid ?? Guid.NewGuid();
+        var series = new HealthGrpc.Contracts.V1.Series { Uuid = ByteString.CopyFrom(id.ToByteArray(bigEndian: true)), DecimalExponent = exponent };
+        SeriesColumns.Encode(series, points);
+        return new(id, HeartRate, null, "count/min", source ?? Watch, points[0].UnixMilliseconds, points[^1].UnixMilliseconds, 60,
+            points.Length, series.ToByteArray());
+    }
+
+    /// <summary>The value a stored series point has (and a discrete sample of the same value must carry).</summary>
+    public static double PointValue(SeriesPoint point, int exponent) => point.ScaledValue * Math.Pow(10, exponent);
 
     public static WaveformRecord Waveform(Guid uuid, uint chunk, uint chunkCount = 2)
         => new(uuid, chunk, chunkCount, Ecg, null, "uV", Watch, 1_700_000_000_000, 60, 512, 1, chunk * 512UL, 512, [1, 2, 3, (byte)chunk]);

@@ -4,10 +4,11 @@ using NodaTime;
 
 namespace HealthGrpc.Server.Query;
 
-/// <summary>A GetAggregates request, validated.</summary>
+/// <summary>A GetAggregates request, validated: a quantity type with rollup functions, or a category type (<see cref="IsCategory"/>) with DURATION/COUNT.</summary>
 internal sealed record AggregateRequest(
     string OwnerUserId,
     DataType Type,
+    bool IsCategory,
     string Unit,
     long FromUnixMs,
     long ToUnixMs,
@@ -23,9 +24,9 @@ internal sealed record AggregateRequest(
     public static AggregateRequest From(GetAggregatesRequest request, string ownerUserId, IReadOnlyList<int> storedOrder)
     {
         var type = QueryFields.Type(request.Type, "type");
-        if (!TypeRules.TryGet(type, out var rule) || rule.IsCategory)
+        if (!TypeRules.TryGet(type, out var rule))
         {
-            throw QueryRejectedException.Invalid("type", $"{type} has no numeric values to aggregate (only quantity types are aggregated).");
+            throw QueryRejectedException.Invalid("type", $"{type} has no values to aggregate (only quantity and category types are aggregated).");
         }
 
         if (request.BucketSize == BucketSize.Unspecified || !System.Enum.IsDefined(request.BucketSize))
@@ -47,6 +48,17 @@ internal sealed record AggregateRequest(
                 throw QueryRejectedException.Invalid($"functions[{i}]", $"is {(int)function}, not a known aggregate function.");
             }
 
+            // Category samples have no numeric value to sum; quantity samples no category to total durations of.
+            if (rule.IsCategory && function is not (AggregateFunction.Duration or AggregateFunction.Count))
+            {
+                throw QueryRejectedException.Invalid($"functions[{i}]", $"is {function}; the category type {type} takes DURATION and COUNT only.");
+            }
+
+            if (!rule.IsCategory && function == AggregateFunction.Duration)
+            {
+                throw QueryRejectedException.Invalid($"functions[{i}]", $"is DURATION, which only category types take; {type} is a quantity type.");
+            }
+
             functions.Add(function);
         }
 
@@ -66,7 +78,7 @@ internal sealed record AggregateRequest(
         }
 
         return new AggregateRequest(
-            ownerUserId, type, rule.CanonicalUnit, from, to, request.BucketSize, ResolveZone(request.TimeZone), functions,
+            ownerUserId, type, rule.IsCategory, rule.CanonicalUnit, from, to, request.BucketSize, ResolveZone(request.TimeZone), functions,
             new SourcePriority(preferred.Concat(SourcePriorityOrder.ToWire(storedOrder))));
     }
 

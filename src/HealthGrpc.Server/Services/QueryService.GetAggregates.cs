@@ -2,12 +2,13 @@ using Grpc.Core;
 using HealthGrpc.Contracts.V1;
 using HealthGrpc.Server.Auth;
 using HealthGrpc.Server.Query;
+using HealthGrpc.Server.Sharing;
 
 namespace HealthGrpc.Server.Services;
 
 internal sealed partial class QueryService
 {
-    /// <summary>Per-bucket statistics in a time zone, from the 15-minute rollups, one source per slot.</summary>
+    /// <summary>Per-bucket statistics in a time zone, one source per 15-minute slot: from the rollups (quantity types) or the category samples (durations).</summary>
     public override async Task<GetAggregatesResponse> GetAggregates(GetAggregatesRequest request, ServerCallContext context)
     {
         var access = await readers.ResolveAsync(context.Reader(), request.OwnerUserId, context.CancellationToken);
@@ -20,6 +21,11 @@ internal sealed partial class QueryService
         }
 
         await access.RecordAsync("QueryService.GetAggregates", [(int)query.Type], query.FromUnixMs, query.ToUnixMs, context.CancellationToken);
+        if (query.IsCategory)
+        {
+            return await CategoryAggregatesAsync(query, buckets, access.Scope, context.CancellationToken).ConfigureAwait(false);
+        }
+
         var rollups = await store.ReadRollupsAsync(
             query.OwnerUserId, (int)query.Type, buckets[0].StartUnixMs, buckets[^1].EndUnixMs, context.CancellationToken).ConfigureAwait(false);
         if (access.Scope is { } shared)
@@ -31,6 +37,39 @@ internal sealed partial class QueryService
         foreach (var result in RollupAggregator.Aggregate(rollups, buckets, query.Priority))
         {
             response.Buckets.Add(ToWire(result, query.Functions));
+        }
+
+        return response;
+    }
+
+    private async Task<GetAggregatesResponse> CategoryAggregatesAsync(
+        AggregateRequest query, List<BucketRange> buckets, GrantScope? scope, CancellationToken ct)
+    {
+        var type = (int)query.Type;
+        var samples = await CategorySamples.ReadAsync(store, query.OwnerUserId, type, buckets[0].StartUnixMs, buckets[^1].EndUnixMs, scope, ct)
+            .ConfigureAwait(false);
+        // Through a grant, like the rollups: only slots wholly inside a grant (a slot partly outside would mix in samples not shared).
+        Func<long, bool>? isSlotShared = scope is null ? null : slot => scope.CoversSlot(type, slot, slot + (15 * 60 * 1000));
+        var response = new GetAggregatesResponse { Unit = query.Unit };
+        var withDurations = query.Functions.Contains(AggregateFunction.Duration);
+        foreach (var result in CategoryAggregator.Aggregate(samples, buckets, query.Priority, isSlotShared))
+        {
+            var bucket = new AggregateBucket
+            {
+                StartTime = StoredItemWire.Time(result.Range.StartUnixMs),
+                EndTime = StoredItemWire.Time(result.Range.EndUnixMs),
+                Count = (ulong)result.Count,
+                ChosenSourceKind = (DeviceKind)result.ChosenSourceKind,
+            };
+            if (withDurations)
+            {
+                foreach (var total in result.Totals)
+                {
+                    bucket.Categories.Add(new CategoryDuration { Value = total.Value, DurationMs = (ulong)total.DurationMs, Count = (ulong)total.Count });
+                }
+            }
+
+            response.Buckets.Add(bucket);
         }
 
         return response;

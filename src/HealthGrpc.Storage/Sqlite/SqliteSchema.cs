@@ -5,8 +5,8 @@ namespace HealthGrpc.Storage.Sqlite;
 /// <summary>Versioned schema of the SQLite store: ordered migrations, each applied once in its own transaction.</summary>
 public static class SqliteSchema
 {
-    /// <summary>One schema migration.</summary>
-    public sealed record Migration(int Version, string Name, string Sql);
+    /// <summary>One schema migration: its SQL, then (when set) <paramref name="Code"/> for what SQL cannot do, in the same transaction.</summary>
+    public sealed record Migration(int Version, string Name, string Sql, Action<SqliteConnection>? Code = null);
 
     /// <summary>Every migration, in order. Append only: never edit a shipped migration.</summary>
     public static IReadOnlyList<Migration> Migrations { get; } =
@@ -242,6 +242,8 @@ public static class SqliteSchema
         new(15, "retention-progress", SqliteRetention.ProgressMigrationSql),
         // Source priority: users.source_priority (a user's own order of device kinds for aggregates).
         new(16, "source-priority", SqliteSourcePriorities.MigrationSql),
+        // Series in the rollups: the (user, type, source, end) index of series, and the stored series' points added to the rollups.
+        new(17, "series-rollups", SqliteSeriesRollups.MigrationSql, SqliteSeriesRollups.AddStoredSeries),
     ];
 
     /// <summary>The samples table of migration 4 under <paramref name="name"/> (also used by the layout benchmark).</summary>
@@ -328,6 +330,7 @@ public static class SqliteSchema
                     using var apply = connection.CreateCommand();
                     apply.CommandText = migration.Sql;
                     apply.ExecuteNonQuery();
+                    migration.Code?.Invoke(connection);
                     using var record = connection.CreateCommand();
                     record.CommandText = "INSERT INTO schema_migrations (version, name, applied_ms) VALUES ($v, $n, $t)";
                     record.Parameters.AddWithValue("$v", migration.Version);

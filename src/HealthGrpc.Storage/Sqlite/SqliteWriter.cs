@@ -50,7 +50,7 @@ internal sealed class SqliteWriter : IDisposable
             _rollups = new RollupWriter(_statements);
             _horizons = new RetentionHorizons(_statements);
             _samples = new SampleApplier(_statements, _scope, _ids, _rollups, _horizons);
-            _payloadItems = new PayloadItemApplier(_statements, _scope, _ids, _samples, _horizons);
+            _payloadItems = new PayloadItemApplier(_statements, _scope, _ids, _samples, _rollups, _horizons);
             _records = new RecordApplier(_statements, _scope);
             _retention = new RetentionPurger(_statements, _horizons);
         }

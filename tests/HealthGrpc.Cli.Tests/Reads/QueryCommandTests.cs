@@ -82,10 +82,23 @@ public sealed class QueryCommandTests
         Assert.Equal(ReadFixture.Steps.Count, steps.GetProperty("count").GetInt64());
         Assert.StartsWith($"{day}T00:00:00.000+0", steps.GetProperty("start").GetString(), StringComparison.Ordinal);
         Assert.Equal("Watch", steps.GetProperty("sourceKind").GetString());
-        // Aggregates come from the rollups of discrete samples (the series' points are not in them today).
-        var bpm = ReadFixture.HeartRates.Select(s => s.Bpm).ToList();
+        // The rollups count the series' points like the discrete samples.
+        var bpm = ReadFixture.HeartRates.Select(s => s.Bpm).Concat(ReadFixture.SeriesBpm).ToList();
         var bucket = Assert.Single(heart[1..]).Split(',');
         Assert.Equal((bpm.Count.ToString(CultureInfo.InvariantCulture), "", "", bpm.Min().ToString(CultureInfo.InvariantCulture), bpm.Max().ToString(CultureInfo.InvariantCulture)), (bucket[2], bucket[3], bucket[4], bucket[5], bucket[6]));
+    }
+
+    [Fact]
+    public async Task QueryAggregates_OfSleep_TotalsTheDurationPerStage()
+    {
+        using var f = await ReadFixture.StartAsync();
+
+        var night = (await Healthgrpc.RunAsync(f.Args(["query", "aggregates"], "--type", "sleep-analysis", "--bucket", "hour", "--functions", "duration,count",
+                "--from", At(ReadFixture.Origin.AddHours(-8)), "--to", At(ReadFixture.Origin.AddHours(-7)), "--format", "csv")))
+            .Succeeded().Stdout.Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+
+        Assert.EndsWith(",categories", night[0], StringComparison.Ordinal);
+        Assert.EndsWith($",{(int)HealthGrpc.Contracts.V1.SleepStage.Rem}:3600000/1", Assert.Single(night[1..]), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -115,7 +128,7 @@ public sealed class QueryCommandTests
     [InlineData("samples", "--sources", "toaster", "--sources toaster: not a device kind")]
     [InlineData("samples", "--page-size", "0", "--page-size 0: expected 1..10000")]
     [InlineData("aggregates", "--bucket", "fortnight", "--bucket fortnight: expected hour, day, week or month")]
-    [InlineData("aggregates", "--functions", "median", "--functions median: expected sum, avg, min, max, count or latest")]
+    [InlineData("aggregates", "--functions", "median", "--functions median: expected sum, avg, min, max, count, latest or duration")]
     [InlineData("changes", "--types", "steps,hart", "--types hart: not a data type")]
     public async Task Query_BadOption_ExitsOneNamingIt_BeforeCallingTheServer(string verb, string option, string value, string message)
     {

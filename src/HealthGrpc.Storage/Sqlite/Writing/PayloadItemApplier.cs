@@ -6,7 +6,8 @@ namespace HealthGrpc.Storage.Sqlite.Writing;
 /// Series and waveform chunks: items stored as one compact payload row each, deduplicated by their unique key
 /// (<c>(user_ref, uuid)</c>, plus the chunk index for waveforms), ignored when the user deleted their uuid or retention
 /// purged their time range. Both kinds
-/// share one path: the columns they have in common, then the few of their own.
+/// share one path: the columns they have in common, then the few of their own. A stored series' points count in the
+/// rollups like samples.
 /// </summary>
 internal sealed class PayloadItemApplier
 {
@@ -23,12 +24,14 @@ internal sealed class PayloadItemApplier
     private readonly BatchScope _scope;
     private readonly WriterIds _ids;
     private readonly SampleApplier _samples;
+    private readonly RollupWriter _rollups;
     private readonly RetentionHorizons _horizons;
     private readonly SqliteCommand _insertSeries, _insertWaveform;
 
-    public PayloadItemApplier(WriterStatements statements, BatchScope scope, WriterIds ids, SampleApplier samples, RetentionHorizons horizons)
+    public PayloadItemApplier(
+        WriterStatements statements, BatchScope scope, WriterIds ids, SampleApplier samples, RollupWriter rollups, RetentionHorizons horizons)
     {
-        (_scope, _ids, _samples, _horizons) = (scope, ids, samples, horizons);
+        (_scope, _ids, _samples, _rollups, _horizons) = (scope, ids, samples, rollups, horizons);
         _insertSeries = statements.Prepare(
             $"INSERT INTO series ({SharedColumns}, end_ms) VALUES ({SharedValues}, $end) ON CONFLICT DO NOTHING",
             [.. SharedParameters, ("$end", SqliteType.Integer)]);
@@ -53,7 +56,12 @@ internal sealed class PayloadItemApplier
                     item.ZoneOffsetMinutes, item.PointCount, item.Payload)))
             {
                 _insertSeries.Bind("$end", item.EndUnixMs);
-                _scope.CountInsert(_insertSeries.ExecuteNonQuery());
+                var inserted = _insertSeries.ExecuteNonQuery();
+                _scope.CountInsert(inserted);
+                if (inserted != 0)
+                {
+                    _rollups.AddSeries(item.Type, _ids.Source(item.Source), item.Payload);
+                }
             }
         }
     }

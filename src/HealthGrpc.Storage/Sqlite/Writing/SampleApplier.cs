@@ -7,7 +7,8 @@ namespace HealthGrpc.Storage.Sqlite.Writing;
 /// Discrete samples and tombstones of a batch. Samples dedup on the unique <c>(user_ref, uuid)</c> index (ON CONFLICT
 /// DO NOTHING plus the changed-row count, no lookup first); a higher <c>sync_version</c> of a stored sync identifier
 /// replaces the stored sample (a <c>replaced_samples</c> change for the old uuid); a tombstone removes what it names
-/// and wins over every later upload of the uuid; a sample in a range retention purged is ignored too. Stored and removed quantity samples keep their rollups right.
+/// and wins over every later upload of the uuid; a sample in a range retention purged is ignored too. Stored and removed quantity samples
+/// (and removed series) keep their rollups right.
 /// </summary>
 internal sealed class SampleApplier
 {
@@ -39,7 +40,7 @@ internal sealed class SampleApplier
         (string, SqliteType)[] byUuid = [("$user", SqliteType.Integer), ("$uuid", SqliteType.Blob)];
         _deleteSample = statements.Prepare(
             "DELETE FROM samples WHERE user_ref = $user AND uuid = $uuid RETURNING type, start_ms, source_ref, quantity", byUuid);
-        _deleteSeries = statements.Prepare("DELETE FROM series WHERE user_ref = $user AND uuid = $uuid", byUuid);
+        _deleteSeries = statements.Prepare("DELETE FROM series WHERE user_ref = $user AND uuid = $uuid RETURNING type, source_ref, payload", byUuid);
         _deleteWaveforms = statements.Prepare("DELETE FROM waveforms WHERE user_ref = $user AND uuid = $uuid", byUuid);
         _sampleExists = statements.Prepare("SELECT EXISTS (SELECT 1 FROM samples WHERE user_ref = $user AND uuid = $uuid)", byUuid);
 
@@ -108,13 +109,32 @@ internal sealed class SampleApplier
 
             scope.UserHasTombstones = true;
             RemoveSample(scope.Uuid);
-            foreach (var delete in (ReadOnlySpan<SqliteCommand>)[_deleteSeries, _deleteWaveforms])
-            {
-                delete.Bind("$user", scope.UserRef);
-                delete.Bind("$uuid", scope.Uuid);
-                delete.ExecuteNonQuery();
-            }
+            RemoveSeries(scope.Uuid);
+            _deleteWaveforms.Bind("$user", scope.UserRef);
+            _deleteWaveforms.Bind("$uuid", scope.Uuid);
+            _deleteWaveforms.ExecuteNonQuery();
         }
+    }
+
+    /// <summary>Deletes the user's series with <paramref name="uuid"/> (if stored) and takes its points out of their rollups.</summary>
+    private void RemoveSeries(byte[] uuid)
+    {
+        _deleteSeries.Bind("$user", _scope.UserRef);
+        _deleteSeries.Bind("$uuid", uuid);
+        int type;
+        long sourceRef;
+        byte[] payload;
+        using (var removed = _deleteSeries.ExecuteReader())
+        {
+            if (!removed.Read())
+            {
+                return;
+            }
+
+            (type, sourceRef, payload) = (removed.GetInt32(0), removed.GetInt64(1), (byte[])removed.GetValue(2));
+        }
+
+        _rollups.RemovedSeries(type, sourceRef, payload);
     }
 
     // Hot loops run once per batch: without this they would stay in tier-0 (on-stack-replaced) code for a long time.
