@@ -1,3 +1,4 @@
+using System.Runtime;
 using HealthGrpc.Server.Auth;
 using HealthGrpc.Server.ChangeFeed;
 using HealthGrpc.Server.Health;
@@ -167,6 +168,13 @@ public static class ServerHost
         }
 
         app.Logger.LogInformation("HealthGrpc settings: {Files}; store: {Path}", string.Join(", ", SettingsFiles(builder.Configuration)), storePath);
+        // What bounds the server's memory, as the runtime applied it: the GC mode and conserve-memory level come from the
+        // host's runtimeconfig.json (or DOTNET_GC* variables), so an operator sees which ones are in effect.
+        app.Logger.LogInformation(
+            "Memory: {GcMode} GC, conserve memory {ConserveMemory}, ingest budget {BudgetBytes} bytes in progress",
+            GCSettings.IsServerGC ? "server" : "workstation",
+            GC.GetConfigurationVariables().GetValueOrDefault("GCConserveMem") ?? 0,
+            limits.MaxBytesInProgress);
         return app;
     }
 

@@ -29,7 +29,7 @@ internal static class ServeCommand
         HostSetting.Integer("Ingest:MaxBytesInProgress", "Request bytes validated and committed at once over all streams: bounds memory (default 8388608)"),
         HostSetting.Duration("Ingest:StalledSenderRelease", "How long a stream keeps its budget share for a batch still arriving (default 00:00:00.1)"),
         HostSetting.Duration("Ingest:MaxFutureSkew", "How far after the server's clock a sample may start (default 00:10:00)"),
-        HostSetting.Integer("Storage:WriterCacheKiB", "SQLite page cache of the writer connection in KiB (default 65536)"),
+        HostSetting.Integer("Storage:WriterCacheKiB", "SQLite page cache of the writer connection in KiB (default 32768)"),
         HostSetting.Duration("Storage:BusyTimeout", "How long a connection waits for another's lock (default 00:00:30)"),
         HostSetting.Integer("Storage:MaxPoolSize", "PostgreSQL: most connections of this instance, writer and listener included (default 20)"),
         HostSetting.Duration("Storage:ConnectionTimeout", "PostgreSQL: how long a call waits for a pooled connection before UNAVAILABLE (default 00:00:05)"),

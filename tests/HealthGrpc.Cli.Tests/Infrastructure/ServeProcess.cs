@@ -13,17 +13,21 @@ internal sealed partial class ServeProcess : IDisposable
     private readonly Process _process;
     private readonly ChannelReader<string> _stdout;
 
-    private ServeProcess(Process process, ChannelReader<string> stdout, Uri address)
+    private ServeProcess(Process process, ChannelReader<string> stdout, Uri address, IReadOnlyList<string> startupLines)
     {
         _process = process;
         _stdout = stdout;
         Address = address;
+        StartupLines = startupLines;
         Channel = GrpcChannel.ForAddress(address);
         Client = new SyncService.SyncServiceClient(Channel);
     }
 
     /// <summary>The http:// address the server listens on.</summary>
     public Uri Address { get; }
+
+    /// <summary>What the server printed to stdout before it listened (its start-up log).</summary>
+    public IReadOnlyList<string> StartupLines { get; }
 
     public GrpcChannel Channel { get; }
 
@@ -34,13 +38,16 @@ internal sealed partial class ServeProcess : IDisposable
         var process = Healthgrpc.Start(["serve", "--urls", "http://127.0.0.1:0", "--store", store, .. extra]);
         var stdout = PumpLines(process.StandardOutput);
         using var timeout = new CancellationTokenSource(Timeouts.Default);
+        var startup = new List<string>();
         await foreach (var line in stdout.ReadAllAsync(timeout.Token))
         {
             // Matched in the line, not at its start: the "simple" and the "json" console formats both carry it.
             if (ListeningOn().Match(line) is { Success: true } listening)
             {
-                return new ServeProcess(process, stdout, new Uri(listening.Groups["address"].Value));
+                return new ServeProcess(process, stdout, new Uri(listening.Groups["address"].Value), startup);
             }
+
+            startup.Add(line);
         }
 
         var error = await process.StandardError.ReadToEndAsync().Bounded();
