@@ -81,6 +81,32 @@ public sealed class ProxyTests
     }
 
     [Fact]
+    public async Task UseProxyFalse_ConnectsDirectly_EvenWithAProxySet()
+    {
+        await using var server = await TestServer.StartAsync();
+        var o = TestClient.Options(server.Address, Path.Combine(server.Directory, "client.db"), server.Token, proxy: Through(FreePort.Reserve()));
+        var options = new HealthSyncOptions
+        {
+            ServerAddress = o.ServerAddress,
+            DatabasePath = o.DatabasePath,
+            AccessToken = o.AccessToken,
+            RetryBaseDelay = o.RetryBaseDelay,
+            RetryMaxDelay = o.RetryMaxDelay,
+            IdleTimeout = o.IdleTimeout,
+            Proxy = o.Proxy, // a closed port: any attempt through it would fail
+            UseProxy = false,
+        };
+        var (client, events) = await TestClient.OpenAsync(options);
+        await using (client)
+        {
+            await client.EnqueueAsync([TestClient.HeartRate(50)]).WaitAsync(TestClient.Timeout);
+            await client.WaitUntilDrainedAsync().WaitAsync(TestClient.Timeout);
+            Assert.Equal(50, await server.CountSamplesAsync());
+            Assert.Empty(events.Of(SyncEventKind.RetryScheduled));
+        }
+    }
+
+    [Fact]
     public async Task ProxySetting_ThatCouldNotApply_IsRefused_NotIgnored()
     {
         var dir = TempDir.Create();
