@@ -79,6 +79,7 @@ public sealed partial class HealthSyncClient
                 channelOptions.DisposeHttpClient = true;
             }
 
+            ProxyRoute.Apply(options, channelOptions);
             return new Connection(GrpcChannel.ForAddress(options.ServerAddress, channelOptions));
         }
 

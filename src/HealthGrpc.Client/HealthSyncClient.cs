@@ -81,6 +81,7 @@ public sealed partial class HealthSyncClient : IAsyncDisposable
         }
 
         CheckTransportSecurity(options);
+        ProxyRoute.CheckCleartext(options);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxSamplesPerBatch, 1, nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxBatchesInFlight, 1, nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxNonTransientAttempts, 1, nameof(options));

@@ -36,6 +36,12 @@ public sealed class HealthSyncSettings
     /// <summary>See <see cref="HealthSyncOptions.AllowInsecureChannel"/>.</summary>
     public bool AllowInsecureChannel { get; set; }
 
+    /// <summary>The HTTP proxy, e.g. <c>http://proxy.corp:3128</c> (a <see cref="System.Net.WebProxy"/>; see <see cref="HealthSyncOptions.Proxy"/>). Null: the environment's.</summary>
+    public Uri? ProxyAddress { get; set; }
+
+    /// <summary>See <see cref="HealthSyncOptions.UseProxy"/>.</summary>
+    public bool UseProxy { get; set; } = true;
+
     internal HealthSyncOptions ToOptions(IServiceProvider services)
     {
         var options = new HealthSyncOptions
@@ -48,6 +54,8 @@ public sealed class HealthSyncSettings
             MaxSamplesPerBatch = MaxSamplesPerBatch,
             MaxBatchesInFlight = MaxBatchesInFlight,
             AllowInsecureChannel = AllowInsecureChannel,
+            Proxy = ProxyAddress is null ? null : new System.Net.WebProxy(ProxyAddress),
+            UseProxy = UseProxy,
             CredentialsProvider = services.GetService<ICredentialsProvider>(),
             QueueKeyProvider = services.GetService<IQueueKeyProvider>(),
             LoggerFactory = services.GetService<ILoggerFactory>(),

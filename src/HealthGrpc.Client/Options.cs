@@ -109,11 +109,30 @@ public sealed class HealthSyncOptions
     public bool AllowInsecureChannel { get; init; }
 
     /// <summary>
+    /// The HTTP proxy the SDK's connections go through (a CONNECT tunnel to an <c>https://</c> <see cref="ServerAddress"/>),
+    /// e.g. <c>new WebProxy("http://proxy.corp:3128")</c>. Null: the environment's proxy (<see cref="System.Net.Http.HttpClient.DefaultProxy"/>:
+    /// <c>HTTPS_PROXY</c>/<c>HTTP_PROXY</c>/<c>ALL_PROXY</c> and <c>NO_PROXY</c> on Linux and macOS, the system settings on
+    /// Windows), which skips the <c>NO_PROXY</c> hosts and loopback; a <see cref="System.Net.WebProxy"/> skips local hosts only with
+    /// <see cref="System.Net.WebProxy.BypassProxyOnLocal"/> (and its bypass list).
+    /// Set on the SDK's handler, or on the <see cref="System.Net.Http.SocketsHttpHandler"/> of <see cref="ConfigureChannel"/>;
+    /// <see cref="HealthSyncClient.OpenAsync"/> refuses it with another handler type, and for an <c>http://</c> (h2c) address it
+    /// would carry (.NET does not tunnel cleartext HTTP/2 through a proxy).
+    /// </summary>
+    public System.Net.IWebProxy? Proxy { get; init; }
+
+    /// <summary>
+    /// False: connect directly, ignoring <see cref="Proxy"/> and the environment's proxy. Default true (the .NET default:
+    /// <see cref="Proxy"/>, or the environment's). Applies to the channel's handler like <see cref="Proxy"/>.
+    /// </summary>
+    public bool UseProxy { get; init; } = true;
+
+    /// <summary>
     /// Adjusts the <see cref="GrpcChannelOptions"/> of the gRPC channel (Grpc.Net.Client): message sizes, compression, a
     /// custom <see cref="GrpcChannelOptions.HttpHandler"/> (TLS validation, proxy), logging. Called for every channel the
     /// SDK creates: it replaces the channel after a transport failure, so create any handler inside the callback (a
     /// handler set here is disposed with its channel). Without a handler, the SDK uses a <see cref="System.Net.Http.SocketsHttpHandler"/>
-    /// with HTTP/2 keepalive pings (60 s delay, 20 s timeout) and a 30 s connect timeout.
+    /// with HTTP/2 keepalive pings (60 s delay, 20 s timeout), a 30 s connect timeout and <see cref="Proxy"/>/<see cref="UseProxy"/>;
+    /// <see cref="Proxy"/>/<see cref="UseProxy"/> are also applied to a <see cref="System.Net.Http.SocketsHttpHandler"/> set here.
     /// </summary>
     public Action<GrpcChannelOptions>? ConfigureChannel { get; init; }
 

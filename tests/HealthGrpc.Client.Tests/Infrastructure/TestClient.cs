@@ -13,7 +13,7 @@ internal static class TestClient
 
     public static HealthSyncOptions Options(
         Uri address, string dbPath, string? token, string? deviceId = null, int maxSamplesPerBatch = 1000, Action<GrpcChannelOptions>? configureChannel = null,
-        TimeSpan? ackTimeout = null) => new()
+        TimeSpan? ackTimeout = null, System.Net.IWebProxy? proxy = null) => new()
     {
         ServerAddress = address,
         DatabasePath = dbPath,
@@ -28,6 +28,7 @@ internal static class TestClient
         IdleTimeout = TimeSpan.FromSeconds(2),
         CredentialsRetryInterval = TimeSpan.FromSeconds(30),
         ConfigureChannel = configureChannel,
+        Proxy = proxy,
     };
 
     public static async Task<(HealthSyncClient Client, EventLog Events)> OpenAsync(HealthSyncOptions options)
