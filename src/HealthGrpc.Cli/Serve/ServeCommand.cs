@@ -26,7 +26,7 @@ internal static class ServeCommand
         HostSetting.Integer("Ingest:MaxBatchesInFlight", "Unacknowledged batches on one Sync stream (default 16)"),
         HostSetting.Integer("Ingest:MaxMessageBytes", "Largest request message in bytes (default 4194304)"),
         HostSetting.Integer("Ingest:MaxPointsPerSeries", "Points in one series or waveform chunk (default 100000)"),
-        HostSetting.Integer("Ingest:MaxBytesInProgress", "Request bytes validated and committed at once over all streams: bounds memory (default 8388608)"),
+        HostSetting.Integer("Ingest:MaxBytesInProgress", "Request bytes validated and committed at once over all streams: bounds memory (default 4194304)"),
         HostSetting.Duration("Ingest:StalledSenderRelease", "How long a stream keeps its budget share for a batch still arriving (default 00:00:00.1)"),
         HostSetting.Duration("Ingest:MaxFutureSkew", "How far after the server's clock a sample may start (default 00:10:00)"),
         HostSetting.Integer("Storage:WriterCacheKiB", "SQLite page cache of the writer connection in KiB (default 32768)"),

@@ -18,12 +18,13 @@ public sealed class IngestLimits
     /// <summary>
     /// Request bytes (wire size) being validated and committed at once, over all streams. Bounds server memory: a parsed
     /// and validated batch takes five to fifteen times its wire size until it is committed (a 1 Hz heart-rate sample is
-    /// ~27 bytes on the wire and ~150 once parsed). 3 MiB holds about two group commits of 50,000 such samples, one
-    /// committing and one being gathered, which is all the writer needs to stay busy; more only queues parsed batches
-    /// that outlive the young GC generations (1,000 <c>steady-1hz</c> streams: 8 MiB kept ~520 batches parsed, see
+    /// ~27 bytes on the wire and ~150 once parsed). 4 MiB holds about three group commits of 50,000 such samples (one
+    /// committing, one queued, one being parsed), or 15 of a single backfilling stream's 10,000-sample batches, enough
+    /// for parsing to overlap the commit (3 MiB lost that overlap in 2 of 6 backfill runs); more only queues parsed
+    /// batches that outlive the young GC generations (1,000 steady-1hz streams: 8 MiB kept ~520 batches parsed; see
     /// bench/README.md).
     /// </summary>
-    public long MaxBytesInProgress { get; set; } = 3L * 1024 * 1024;
+    public long MaxBytesInProgress { get; set; } = 4L * 1024 * 1024;
 
     /// <summary>
     /// How long a stream keeps its reserved share for a batch whose bytes are still arriving, before it lets others have
