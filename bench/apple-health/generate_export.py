@@ -14,6 +14,8 @@ watch = 'sourceName="Alice’s Apple Watch" sourceVersion="10.1" device="&lt;&lt
 phone = 'sourceName="Alice’s iPhone" sourceVersion="17.1" device="&lt;&lt;HKDevice: 0x283c9e5c0&gt;, name:iPhone, manufacturer:Apple Inc., model:iPhone, hardware:iPhone14,2, software:17.1&gt;"'
 start = datetime.datetime(2019, 1, 1, 0, 0, 0)
 fmt = lambda t: t.strftime('%Y-%m-%d %H:%M:%S') + ' +0100'
+# A beat's time of day as an en_US phone writes it (12-hour, hundredths): the import places it on the record's date.
+beat = lambda t: f"{(t.hour % 12) or 12}:{t:%M:%S}.{t.microsecond // 10000:02d} {'AM' if t.hour < 12 else 'PM'}"
 written = 0
 with open(out, 'w', encoding='utf-8') as f:
     def w(s):
@@ -42,7 +44,7 @@ with open(out, 'w', encoding='utf-8') as f:
             w(f' <Record type="HKQuantityTypeIdentifierDistanceWalkingRunning" {phone} unit="km" creationDate="{fmt(e)}" startDate="{fmt(t)}" endDate="{fmt(e)}" value="{(i % 40) / 1000:.4f}"/>\n')
         else:
             w(f' <Record type="HKQuantityTypeIdentifierHeartRateVariabilitySDNN" {watch} unit="ms" creationDate="{fmt(e)}" startDate="{fmt(t)}" endDate="{fmt(e)}" value="{30 + i % 40}">\n'
-              '  <HeartRateVariabilityMetadataList>\n' + ''.join(f'   <InstantaneousBeatsPerMinute bpm="{60 + j}" time="7:0{j}:00.00 AM"/>\n' for j in range(5)) +
+              '  <HeartRateVariabilityMetadataList>\n' + ''.join(f'   <InstantaneousBeatsPerMinute bpm="{60 + j}" time="{beat(t + datetime.timedelta(milliseconds=1010 * j))}"/>\n' for j in range(5)) +
               '  </HeartRateVariabilityMetadataList>\n </Record>\n')
         i += 1
     w('</HealthData>\n')

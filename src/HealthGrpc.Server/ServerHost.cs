@@ -24,6 +24,7 @@ namespace HealthGrpc.Server;
 /// <c>Server:AllowPlaintextOnNetwork</c> (h2c on a non-loopback address), <c>Server:Reflection</c>, <c>Server:GrpcWeb</c>
 /// (every service also as gRPC-Web over HTTP/1.1, for browsers and HTTP/1.1-only gateways; default false),
 /// <c>Server:JsonTranscoding</c> (the google.api.http routes as JSON over HTTP and /openapi/v1.json; default false),
+/// <c>Cors:AllowedOrigins</c> and <c>Cors:AllowCredentials</c> (web pages on other origins; see <see cref="CrossOriginPolicy"/>),
 /// <c>Storage:Provider</c> (sqlite, or a provider the host adds: <see cref="StoreProviders"/>), <c>Storage:Path</c> (SQLite,
 /// default data/healthgrpc.db), <c>Storage:ConnectionString</c> (PostgreSQL), <c>Storage:*</c> store tuning (see <see cref="SqliteStoreOptions"/>),
 /// <c>Ingest:*</c> limits (see <see cref="IngestLimits"/>), <c>ChangeFeed:*</c> paging and subscription settings (see
@@ -108,6 +109,8 @@ public static class ServerHost
         });
         // Server:JsonTranscoding: the google.api.http routes (/v1/...) and their OpenAPI document (see HttpApi).
         var jsonTranscoding = builder.Configuration.GetValue("Server:JsonTranscoding", defaultValue: false);
+        // Cors:* (see CrossOriginPolicy): which web pages on other origins may call the gRPC-Web and JSON routes.
+        var crossOrigin = builder.AddCrossOriginPolicy();
         if (jsonTranscoding)
         {
             grpcServer.AddHttpApi();
@@ -135,6 +138,12 @@ public static class ServerHost
 
         configure?.Invoke(builder);
         var app = builder.Build();
+        if (crossOrigin)
+        {
+            // First: a preflight is answered here, before anything asks it for the credentials it never carries.
+            app.UseCors();
+        }
+
         if (grpcWeb)
         {
             // Before the guard, which then reads the framed (and for grpc-web-text, decoded) message like any other; the

@@ -24,7 +24,7 @@ public sealed class ServeCommandTests
         Assert.Contains("--Server:Reflection", help, StringComparison.Ordinal);
         Assert.Contains("--Server:AllowPlaintextOnNetwork", help, StringComparison.Ordinal);
         Assert.Contains("--Kestrel:Endpoints:", help, StringComparison.Ordinal);
-        foreach (var setting in new[] { "--Management:Url", "--Telemetry:Traces", "--Logging:Console:FormatterName", "--Server:GrpcWeb", "--Server:JsonTranscoding", "--Quotas:MaxDevices", "--Quotas:MaxSamplesPerDay", "--Quotas:MaxStoredBytes" })
+        foreach (var setting in new[] { "--Management:Url", "--Telemetry:Traces", "--Logging:Console:FormatterName", "--Server:GrpcWeb", "--Server:JsonTranscoding", "--Cors:AllowedOrigins", "--Cors:AllowCredentials", "--Quotas:MaxDevices", "--Quotas:MaxSamplesPerDay", "--Quotas:MaxStoredBytes" })
         {
             Assert.Contains(setting, help, StringComparison.Ordinal);
         }

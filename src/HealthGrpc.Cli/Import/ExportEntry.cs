@@ -36,6 +36,9 @@ internal sealed class ExportEntry
     /// <summary>MetadataEntry children (key, value).</summary>
     public List<KeyValuePair<string, string>> Metadata { get; } = [];
 
+    /// <summary>InstantaneousBeatsPerMinute children of an HRV record's HeartRateVariabilityMetadataList, in document order.</summary>
+    public List<ExportBeat> Beats { get; } = [];
+
     /// <summary>Child elements the protocol cannot carry through the SDK, by element name, with how many.</summary>
     public Dictionary<string, int> NestedUnsupported { get; } = new(StringComparer.Ordinal);
 }

@@ -7,6 +7,15 @@ namespace HealthGrpc.Cli.Import;
 internal sealed record PendingSample(long Ordinal, DataType Type, string Unit, Source Source, int ZoneOffsetMinutes, long StartUnixMs, Sample Sample);
 
 /// <summary>
+/// The beat series of the HRV record at <paramref name="Ordinal"/> (see <see cref="BeatSeries"/>): it travels with its
+/// record's type and anchor, <paramref name="Type"/>, so resuming after that anchor skips both.
+/// </summary>
+internal sealed record PendingSeries(long Ordinal, DataType Type, IReadOnlyList<Series> Parts);
+
+/// <summary>What one export entry becomes: its sample, and for an HRV record with beats, their series.</summary>
+internal readonly record struct MappedEntry(PendingSample? Sample, PendingSeries? Beats);
+
+/// <summary>
 /// Maps export entries to samples. The samples carry no uuid: the server derives the protocol's content id (type, times,
 /// canonical value, unit, source name, manufacturer, model), so the same reading in a later export of the same phone is a
 /// duplicate, not a second sample. What cannot be sent is counted in the tally with its reason.
@@ -19,8 +28,8 @@ internal sealed class ExportMapper(ImportTally tally)
     /// <summary>The row of an entry in the summary (its HealthKit identifier).</summary>
     public static string RowOf(ExportEntry entry) => entry.IsWorkout ? HealthKitTypes.Workout : entry.Type ?? "(Record without type)";
 
-    /// <summary>The sample of <paramref name="entry"/>, or null when it is not sent (counted with its reason).</summary>
-    public PendingSample? Map(ExportEntry entry)
+    /// <summary>The sample and beat series of <paramref name="entry"/>; null for what is not sent (counted with its reason).</summary>
+    public MappedEntry Map(ExportEntry entry)
     {
         var row = RowOf(entry);
         var rowTally = tally[row];
@@ -32,7 +41,8 @@ internal sealed class ExportMapper(ImportTally tally)
             if (entry.Type is null || !HealthKitTypes.TryGetRecord(entry.Type, out var found))
             {
                 rowTally.AddUnsupported("no data type of the protocol for this HealthKit type");
-                return null;
+                CountBeats(entry, "not sent: its record's type is not imported");
+                return default;
             }
 
             mapping = found;
@@ -41,14 +51,19 @@ internal sealed class ExportMapper(ImportTally tally)
         if (!HealthKitTime.TryParse(entry.StartDate, out var start) || !HealthKitTime.TryParse(entry.EndDate, out var end))
         {
             rowTally.AddRejected("not sent: startDate/endDate is not 'yyyy-MM-dd HH:mm:ss ±hhmm'");
-            return null;
+            CountBeats(entry, "not sent: its record's startDate/endDate is not valid");
+            return default;
         }
 
         if (end < start)
         {
             rowTally.AddRejected("not sent: endDate is before startDate");
-            return null;
+            CountBeats(entry, "not sent: its record's endDate is before its startDate");
+            return default;
         }
+
+        var source = _sources.Get(entry.SourceName, entry.SourceVersion, entry.Device);
+        var beats = MapBeats(entry, mapping, start, source);
 
         var sample = new Sample { DurationMs = (ulong)(end - start).TotalMilliseconds };
         var unit = string.Empty;
@@ -66,7 +81,7 @@ internal sealed class ExportMapper(ImportTally tally)
             if (entry.Value is null || !HealthKitTypes.TryGetSleepStage(entry.Value, out var stage))
             {
                 rowTally.AddRejected($"not sent: sleep value '{entry.Value}' is not an HKCategoryValueSleepAnalysis value");
-                return null;
+                return new MappedEntry(null, beats);
             }
 
             sample.Category = (int)stage;
@@ -76,7 +91,7 @@ internal sealed class ExportMapper(ImportTally tally)
             if (!double.TryParse(entry.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
             {
                 rowTally.AddRejected($"not sent: value '{entry.Value}' is not a number");
-                return null;
+                return new MappedEntry(null, beats);
             }
 
             sample.DoubleValue = value;
@@ -94,8 +109,36 @@ internal sealed class ExportMapper(ImportTally tally)
         }
 
         var type = entry.IsWorkout ? DataType.Workout : mapping!.Type;
-        var source = _sources.Get(entry.SourceName, entry.SourceVersion, entry.Device);
-        return new PendingSample(entry.Ordinal, type, unit, source, (int)start.Offset.TotalMinutes, start.ToUnixTimeMilliseconds(), sample);
+        return new MappedEntry(new PendingSample(entry.Ordinal, type, unit, source, (int)start.Offset.TotalMinutes, start.ToUnixTimeMilliseconds(), sample), beats);
+    }
+
+    /// <summary>The beats of an HRV record as its series, counted on their own row (one item per record); null when there are none or they are bad.</summary>
+    private PendingSeries? MapBeats(ExportEntry entry, HealthKitMapping? mapping, DateTimeOffset start, Source source)
+    {
+        if (entry.Beats.Count == 0)
+        {
+            return null;
+        }
+
+        var row = tally[BeatSeries.Row];
+        row.AddRead();
+        if (BeatSeries.TryBuild(entry.Beats, start, source, out var error) is not { } parts)
+        {
+            row.AddRejected(error!);
+            return null;
+        }
+
+        // A workout has no beats (only HRV records do); the record's own type carries them, with its anchor.
+        return new PendingSeries(entry.Ordinal, mapping?.Type ?? DataType.Workout, parts);
+    }
+
+    private void CountBeats(ExportEntry entry, string reason)
+    {
+        if (entry.Beats.Count > 0)
+        {
+            tally[BeatSeries.Row].AddRead();
+            tally[BeatSeries.Row].AddRejected(reason);
+        }
     }
 
     /// <summary>Metadata beyond the protocol's 16 entries is not sent (it would reject the sample): the first ones are kept.</summary>
@@ -113,7 +156,6 @@ internal sealed class ExportMapper(ImportTally tally)
         {
             tally.Unsupported(element, element switch
             {
-                "InstantaneousBeatsPerMinute" => "a beat-to-beat series: not imported yet (the SDK can send a Series, this import does not build one); the HRV sample itself is imported",
                 "WorkoutStatistics" => "a workout's statistics summarise samples imported on their own (the Workout is imported as a workout sample, its totals in metadata)",
                 "WorkoutEvent" => "workout events (pause, lap, segment) have no kind in the protocol",
                 "WorkoutRoute" => "a route is a GPX file beside export.xml, not a sample",

@@ -226,6 +226,10 @@ internal sealed class ExportReader : IDisposable
                 case "HeartRateVariabilityMetadataList":
                     xml.Read(); // into its InstantaneousBeatsPerMinute children
                     break;
+                case "InstantaneousBeatsPerMinute":
+                    entry.Beats.Add(new ExportBeat(xml.GetAttribute("bpm"), xml.GetAttribute("time")));
+                    xml.Skip();
+                    break;
                 default:
                     entry.NestedUnsupported[xml.LocalName] = entry.NestedUnsupported.GetValueOrDefault(xml.LocalName) + 1;
                     xml.Skip();

@@ -12,7 +12,9 @@ namespace HealthGrpc.Cli.Import;
 /// when the server acked the batch carrying it. So an interrupted import resumes where each type stopped, and a finished one
 /// sends nothing again. The file is read once, front to back: samples wait in per-type buffers (at most
 /// <see cref="BufferedSamples"/> in all), and each answer carries one type only (the type with the most samples waiting), so
-/// every batch is of one type and its ack counts land on that type's summary row.
+/// every batch is of one type and its ack counts land on that type's summary row. An HRV record's beat series waits with its
+/// record's type (the same anchor covers both) but travels in answers of its own, never with samples: its acks land on the
+/// beats' row (<see cref="BeatSeries.Row"/>), not on the HRV row.
 /// </summary>
 internal sealed class ExportSource : ISampleSource, IDisposable
 {
@@ -31,7 +33,7 @@ internal sealed class ExportSource : ISampleSource, IDisposable
     private readonly ExportMapper _mapper;
     private readonly ImportTally _tally;
     private readonly Func<CancellationToken, ValueTask> _waitForRoom;
-    private readonly Dictionary<DataType, Queue<PendingSample>> _buffers = [];
+    private readonly Dictionary<DataType, Lane> _buffers = [];
     private readonly Dictionary<DataType, long> _askedAnchors = [];
     private int _buffered;
     private long _frontier;
@@ -52,7 +54,7 @@ internal sealed class ExportSource : ISampleSource, IDisposable
         _waitForRoom = waitForRoom;
         foreach (var type in Types)
         {
-            _buffers[type] = new Queue<PendingSample>();
+            _buffers[type] = new Lane();
         }
     }
 
@@ -61,10 +63,10 @@ internal sealed class ExportSource : ISampleSource, IDisposable
     public IReadOnlyCollection<DataType> Types => OrderedTypes;
 
     /// <summary>
-    /// The type of the last answer that carried samples. A collect round has at most one such answer, and the SDK enqueues
-    /// the round right after it, so the batches it then reports as queued (with items) are of this type.
+    /// The summary row of the last answer that carried items: a type's, or the beats' row. A collect round has at most one
+    /// such answer, and the SDK enqueues the round right after it, so the batches it then reports as queued (with items) are of this row.
     /// </summary>
-    public DataType? LastAnswered { get; private set; }
+    public string? LastAnswered { get; private set; }
 
     /// <summary>Read to its end, nothing waiting, and every type's anchor enqueued at the end of the export.</summary>
     public bool Finished => _endOfExport && _buffered == 0 && Types.All(t => _askedAnchors.GetValueOrDefault(t, -1) == _frontier);
@@ -89,11 +91,7 @@ internal sealed class ExportSource : ISampleSource, IDisposable
 
         _lastAskedIndex = index;
         var buffer = _buffers[type];
-        while (buffer.Count > 0 && buffer.Peek().Ordinal < position)
-        {
-            Drop(buffer.Dequeue());
-            _buffered--;
-        }
+        _buffered -= buffer.DropBefore(position, _tally);
 
         Fill();
         // The type whose turn it is keeps it until its buffer is empty, so consecutive rounds send full batches of it.
@@ -108,13 +106,15 @@ internal sealed class ExportSource : ISampleSource, IDisposable
         }
 
         await _waitForRoom(cancellationToken).ConfigureAwait(false);
-        var sets = Take(buffer, Math.Max(1, maxSamples), out var taken);
+        var changes = buffer.TakeSeriesFirst()
+            ? TakeSeries(buffer.Beats, Math.Max(1, maxSamples), out var taken, out var row)
+            : TakeSamples(buffer.Samples, Math.Max(1, maxSamples), out taken, out row);
         _buffered -= taken;
-        _tally[HealthKitTypes.NameOf(type)].AddSent(taken);
-        LastAnswered = type;
+        _tally[row].AddSent(taken);
+        LastAnswered = row;
         _answeredThisRound = true;
-        var next = buffer.Count > 0 ? buffer.Peek().Ordinal : _frontier;
-        return new SourceChanges(sets, [], Encode(next), HasMore: !_endOfExport || _buffered > 0);
+        // Items of the other kind may wait before where this answer stopped: the anchor stops at the first one still waiting.
+        return changes with { NewAnchor = Encode(buffer.FirstOrdinal ?? _frontier), HasMore = !_endOfExport || _buffered > 0 };
     }
 
     /// <summary>Not supported: an export has no "recent window" worth re-reading (the import re-reads from its anchors).</summary>
@@ -149,23 +149,18 @@ internal sealed class ExportSource : ISampleSource, IDisposable
 
             var entry = _entries.Current;
             _frontier = entry.Ordinal + 1;
-            if (_mapper.Map(entry) is not { } sample)
+            var (sample, beats) = _mapper.Map(entry);
+            if (sample is not null)
             {
-                continue;
+                _buffered += _buffers[sample.Type].Add(sample, _askedAnchors.GetValueOrDefault(sample.Type, 0), _tally);
             }
 
-            if (sample.Ordinal < _askedAnchors.GetValueOrDefault(sample.Type, 0))
+            if (beats is not null)
             {
-                Drop(sample);
-                continue;
+                _buffered += _buffers[beats.Type].Add(beats, _askedAnchors.GetValueOrDefault(beats.Type, 0), _tally);
             }
-
-            _buffers[sample.Type].Enqueue(sample);
-            _buffered++;
         }
     }
-
-    private void Drop(PendingSample sample) => _tally[HealthKitTypes.NameOf(sample.Type)].AddAlreadyImported();
 
     private DataType? Fullest()
     {
@@ -182,8 +177,25 @@ internal sealed class ExportSource : ISampleSource, IDisposable
         return best;
     }
 
+    /// <summary>Up to <paramref name="max"/> beat series parts (each an item), within the answer's byte bound.</summary>
+    private static SourceChanges TakeSeries(Queue<PendingSeries> buffer, int max, out int taken, out string row)
+    {
+        var parts = new List<Series>();
+        taken = 0;
+        long bytes = 0;
+        while (parts.Count < max && bytes < MaxAnswerBytes && buffer.TryDequeue(out var next))
+        {
+            parts.AddRange(next.Parts);
+            bytes += next.Parts.Sum(part => part.CalculateSize() + 4);
+            taken++;
+        }
+
+        row = BeatSeries.Row;
+        return new SourceChanges([], [], ByteString.Empty, HasMore: false) { Series = parts };
+    }
+
     /// <summary>Up to <paramref name="max"/> samples as sets: consecutive samples with the same unit, source and zone share one.</summary>
-    private static List<SampleSet> Take(Queue<PendingSample> buffer, int max, out int taken)
+    private static SourceChanges TakeSamples(Queue<PendingSample> buffer, int max, out int taken, out string row)
     {
         var sets = new List<SampleSet>();
         SampleSet? set = null;
@@ -212,6 +224,60 @@ internal sealed class ExportSource : ISampleSource, IDisposable
             taken++;
         }
 
-        return sets;
+        row = HealthKitTypes.NameOf(sets[0].Type);
+        return new SourceChanges(sets, [], ByteString.Empty, HasMore: false);
+    }
+
+    /// <summary>What waits for one type's anchor: its samples, and the beat series of its records (HRV only), each in export order.</summary>
+    private sealed class Lane
+    {
+        public Queue<PendingSample> Samples { get; } = new();
+
+        public Queue<PendingSeries> Beats { get; } = new();
+
+        public int Count => Samples.Count + Beats.Count;
+
+        /// <summary>The ordinal of the first entry with an item still waiting, null when none waits.</summary>
+        public long? FirstOrdinal =>
+            Samples.TryPeek(out var sample) && (!Beats.TryPeek(out var first) || sample.Ordinal <= first.Ordinal) ? sample.Ordinal
+            : Beats.TryPeek(out var beats) ? beats.Ordinal : null;
+
+        /// <summary>Series first when the first waiting item is one: the anchor then moves as far as it can.</summary>
+        public bool TakeSeriesFirst() => Beats.TryPeek(out var beats) && (!Samples.TryPeek(out var sample) || beats.Ordinal < sample.Ordinal);
+
+        /// <summary>Queues an item, or counts it as already imported when before the type's anchor; 1 when queued.</summary>
+        public int Add(PendingSample sample, long anchor, ImportTally tally) => Keep(sample.Ordinal, anchor, HealthKitTypes.NameOf(sample.Type), tally, () => Samples.Enqueue(sample));
+
+        public int Add(PendingSeries series, long anchor, ImportTally tally) => Keep(series.Ordinal, anchor, BeatSeries.Row, tally, () => Beats.Enqueue(series));
+
+        /// <summary>Drops what an earlier run delivered (before <paramref name="position"/>); how many were dropped.</summary>
+        public int DropBefore(long position, ImportTally tally)
+        {
+            var dropped = 0;
+            for (; Samples.TryPeek(out var sample) && sample.Ordinal < position; dropped++)
+            {
+                tally[HealthKitTypes.NameOf(Samples.Dequeue().Type)].AddAlreadyImported();
+            }
+
+            for (; Beats.TryPeek(out var series) && series.Ordinal < position; dropped++)
+            {
+                Beats.Dequeue();
+                tally[BeatSeries.Row].AddAlreadyImported();
+            }
+
+            return dropped;
+        }
+
+        private static int Keep(long ordinal, long anchor, string row, ImportTally tally, Action enqueue)
+        {
+            if (ordinal < anchor)
+            {
+                tally[row].AddAlreadyImported();
+                return 0;
+            }
+
+            enqueue();
+            return 1;
+        }
     }
 }

@@ -24,7 +24,8 @@ internal sealed class ImportRun : IDisposable
     private const long MaxQueuedSamples = 100_000;
 
     private readonly ImportSettings _settings;
-    private readonly ConcurrentDictionary<long, DataType> _batchTypes = new();
+    /// <summary>The summary row of each queued batch (a type's, or the beats' row): its ack is counted there.</summary>
+    private readonly ConcurrentDictionary<long, string> _batchRows = new();
     private readonly SemaphoreSlim _acked = new(0, int.MaxValue);
     private string? _failure;
     private ExportReader? _reader;
@@ -110,15 +111,22 @@ internal sealed class ImportRun : IDisposable
 
     public void Dispose() => _acked.Dispose();
 
-    /// <summary>Batches an interrupted run left in the queue are delivered now: their acks go to their type's row.</summary>
+    /// <summary>Batches an interrupted run left in the queue are delivered now: their acks go to their row (samples or beat series).</summary>
     private async Task AttributeQueuedBatchesAsync(HealthSyncClient client, CancellationToken ct)
     {
         foreach (var batch in await client.GetQueuedBatchesAsync(null, 10_000, ct).ConfigureAwait(false))
         {
             if (batch.Status != QueuedBatchStatus.Quarantined && batch.SampleCount > 0
-                && await client.GetQueuedBatchContentAsync(batch.Id, ct).ConfigureAwait(false) is { SampleSets: [var first, ..] })
+                && await client.GetQueuedBatchContentAsync(batch.Id, ct).ConfigureAwait(false) is { } content)
             {
-                _batchTypes[batch.Id] = first.Type;
+                if (content.SampleSets is [var first, ..])
+                {
+                    _batchRows[batch.Id] = HealthKitTypes.NameOf(first.Type);
+                }
+                else if (content.Series.Count > 0)
+                {
+                    _batchRows[batch.Id] = BeatSeries.Row;
+                }
             }
         }
     }
@@ -142,8 +150,8 @@ internal sealed class ImportRun : IDisposable
     {
         switch (e.Kind)
         {
-            case SyncEventKind.Queued when e.SampleCount > 0 && source.LastAnswered is { } type && e.BatchId is { } id:
-                _batchTypes[id] = type;
+            case SyncEventKind.Queued when e.SampleCount > 0 && source.LastAnswered is { } row && e.BatchId is { } id:
+                _batchRows[id] = row;
                 break;
             case SyncEventKind.Acked when e.Ack is { } ack:
                 Count(RowOf(e.BatchId, ack), ack);
@@ -174,9 +182,9 @@ internal sealed class ImportRun : IDisposable
 
     private string RowOf(long? batchId, Ack? ack)
     {
-        if (batchId is { } id && _batchTypes.TryRemove(id, out var type))
+        if (batchId is { } id && _batchRows.TryRemove(id, out var row))
         {
-            return HealthKitTypes.NameOf(type);
+            return row;
         }
 
         return ack is { Accepted: 0, Duplicates: 0, Rejected: 0, Replaced: 0, IgnoredDeleted: 0 } ? "(anchors only)" : ImportTally.Unattributed;

@@ -14,6 +14,8 @@ internal static class ServeCommand
         HostSetting.Boolean("Server:Reflection", "Serve gRPC server reflection (default true; switch off for public deployments)"),
         HostSetting.Boolean("Server:GrpcWeb", "Serve every service as gRPC-Web too, on endpoints that speak HTTP/1.1 (a Kestrel:Endpoints:NAME with Protocols Http1, or TLS with Http1AndHttp2) (default false)"),
         HostSetting.Boolean("Server:JsonTranscoding", "Serve Upload, GetCheckpoint and the reads as JSON over HTTP (/v1/...) and the OpenAPI document at /openapi/v1.json, on endpoints that speak HTTP/1.1 (default false)"),
+        HostSetting.Text("Cors:AllowedOrigins", "Web page origins that may call gRPC-Web and the JSON routes from a browser, ','-separated (https://app.example), or * for any (default: none)", "ORIGINS"),
+        HostSetting.Boolean("Cors:AllowCredentials", "Let those pages send cookies (not needed for bearer tokens; refused with *) (default false)"),
         HostSetting.Text("Management:Url", "Management endpoint, HTTP/1.1 on its own port: /metrics (Prometheus), /healthz, /readyz (default: off), e.g. http://127.0.0.1:9464", "URL"),
         HostSetting.Text("Telemetry:Traces", "Export a trace span per gRPC call: none, console or otlp (default none)", "none|console|otlp"),
         HostSetting.Text("Telemetry:OtlpEndpoint", "OTLP collector for Telemetry:Traces=otlp (default: OTEL_EXPORTER_OTLP_ENDPOINT, else http://localhost:4317)", "URL"),

@@ -156,7 +156,11 @@ internal sealed class AppleHealthExport
     /// <summary>Records written twice with the same content (the nested copies of correlations, and exact repeats).</summary>
     public int Repeats { get; private set; }
 
+    /// <summary>InstantaneousBeatsPerMinute elements written: the points the stored beat series must hold.</summary>
     public int BeatsPerMinute { get; private set; }
+
+    /// <summary>HRV records with beats, each a distinct beat series (one crosses midnight every week).</summary>
+    public int BeatSeries { get; private set; }
 
     public int UnknownTypeRecords { get; private set; }
 
@@ -207,6 +211,13 @@ internal sealed class AppleHealthExport
             }
 
             Hrv(morning.AddMinutes(5), zone);
+            if (day % 7 == 1)
+            {
+                // A reading that starts before local midnight: its later beats' times of day are on the next date.
+                var offset = Offset(zone);
+                Hrv(new DateTimeOffset(start.ToOffset(offset).Date, offset).AddSeconds(-2), zone);
+            }
+
             BloodPressure(morning.AddMinutes(20), zone, 118 + (day % 7), 76 + (day % 5));
             Workout(start.AddHours(18), zone);
             _body.Append(CultureInfo.InvariantCulture, $"""
@@ -266,11 +277,10 @@ internal sealed class AppleHealthExport
 
     private static (string Name, string Device) Manual => ("Health", "");
 
-    private static string Time(DateTimeOffset t, string zone)
-    {
-        var offset = TimeSpan.FromHours(zone == "-0500" ? -5 : 1);
-        return t.ToOffset(offset).ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) + " " + zone;
-    }
+    private static string Time(DateTimeOffset t, string zone) =>
+        t.ToOffset(Offset(zone)).ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) + " " + zone;
+
+    private static TimeSpan Offset(string zone) => TimeSpan.FromHours(zone == "-0500" ? -5 : 1);
 
     /// <summary>HKDevice's debug string: its object address differs in every export (the import must not hash it).</summary>
     private string DeviceAttribute((string Name, string Device) source) =>
@@ -312,8 +322,10 @@ internal sealed class AppleHealthExport
             """);
         for (var i = 0; i < 5; i++)
         {
+            // As a phone in an en_US locale writes them: the time of day only, 12-hour, hundredths of a second.
+            var beat = t.AddMilliseconds(i * 1310).ToOffset(Offset(zone)).ToString("h:mm:ss.ff tt", CultureInfo.InvariantCulture);
             _body.Append(CultureInfo.InvariantCulture, $"""
-                   <InstantaneousBeatsPerMinute bpm="{62 + i}" time="7:{5 + i:00}:0{i}.{i * 13:00} AM"/>
+                   <InstantaneousBeatsPerMinute bpm="{62 + i}" time="{beat}"/>
 
                 """);
         }
@@ -321,6 +333,7 @@ internal sealed class AppleHealthExport
         _body.Append("  </HeartRateVariabilityMetadataList>\n </Record>\n");
         Entries++;
         BeatsPerMinute += 5;
+        BeatSeries++;
         Distinct(2).Add($"{t.ToUnixTimeMilliseconds()}");
     }
 

@@ -26,6 +26,8 @@ public sealed class ImportCommandTests
         [18] = "HKWorkout",
     };
 
+    private const string BeatRow = "InstantaneousBeatsPerMinute";
+
     [Fact]
     public async Task Import_StoresEveryDistinctSample_TheSummaryMatchesTheStore_AndASecondImportStoresNothing()
     {
@@ -48,7 +50,9 @@ public sealed class ImportCommandTests
         Assert.Equal(export.OutOfRange, summary.Reason(Rows[1], "rejectedReasons", "server: ValueOutOfRange"));
         Assert.Equal(export.OutOfRange, summary.Sum("rejected"));
         Assert.Equal(export.UnknownTypeRecords, summary.Get("HKQuantityTypeIdentifierEnvironmentalAudioExposure", "unsupported") + summary.Get("HKCategoryTypeIdentifierMindfulSession", "unsupported"));
-        Assert.Equal(export.BeatsPerMinute, summary.Get("InstantaneousBeatsPerMinute", "unsupported"));
+        // Every HRV record's beats as one heart-rate series, counted on a row of their own (not on the HRV row above).
+        Assert.Equal((export.BeatSeries, export.BeatsPerMinute), f.StoredSeries());
+        Assert.Equal((export.BeatSeries, export.BeatSeries, export.BeatSeries, 0L), (summary.Get(BeatRow, "read"), summary.Get(BeatRow, "sent"), summary.Get(BeatRow, "stored"), summary.Get(BeatRow, "rejected")));
         Assert.Equal(export.ActivitySummaries, summary.Get("ActivitySummary", "unsupported"));
         Assert.Equal(export.WorkoutStatistics, summary.Get("WorkoutStatistics", "unsupported"));
         Assert.Equal(0, f.ContentDuplicates());
@@ -57,12 +61,13 @@ public sealed class ImportCommandTests
 
         Assert.Equal(0, again.Sum("sent"));
         Assert.Equal(0, again.Sum("stored"));
-        foreach (var row in Rows.Values)
+        foreach (var row in Rows.Values.Append(BeatRow))
         {
             Assert.Equal(again.Get(row, "read") - again.Get(row, "rejected"), again.Get(row, "alreadyImported"));
         }
 
         Assert.Equal(stored, f.StoredByType());
+        Assert.Equal((export.BeatSeries, export.BeatsPerMinute), f.StoredSeries());
     }
 
     [Fact]
@@ -88,6 +93,7 @@ public sealed class ImportCommandTests
         Assert.True(resumed.Sum("alreadyImported") > 0, "the second run re-sent everything instead of resuming from the anchors");
         Assert.Equal(export.DistinctSamples.OrderBy(p => p.Key), f.StoredByType().OrderBy(p => p.Key));
         Assert.Equal(0, f.ContentDuplicates());
+        Assert.Equal((export.BeatSeries, export.BeatsPerMinute), f.StoredSeries());
 
         var again = new ImportSummaryJson((await Healthgrpc.RunAsync(f.ImportArgs(path, "--json"))).Succeeded().Json());
         Assert.Equal(0, again.Sum("sent"));
@@ -111,7 +117,10 @@ public sealed class ImportCommandTests
             Assert.Equal(newer.DistinctSamples[type] - older.DistinctSamples[type], summary.Get(row, "stored"));
         }
 
-        Assert.Equal(older.DistinctSamples.Values.Sum() + newer.Repeats, summary.Sum("duplicates"));
+        // The older export's beat series come again in the newer one with the same content uuids: duplicates, not new series.
+        Assert.Equal(older.DistinctSamples.Values.Sum() + older.BeatSeries + newer.Repeats, summary.Sum("duplicates"));
+        Assert.Equal((newer.BeatSeries - older.BeatSeries, older.BeatSeries), (summary.Get(BeatRow, "stored"), summary.Get(BeatRow, "duplicates")));
+        Assert.Equal((newer.BeatSeries, newer.BeatsPerMinute), f.StoredSeries());
         Assert.Equal(0, f.ContentDuplicates());
     }
 

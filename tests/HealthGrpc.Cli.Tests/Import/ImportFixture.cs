@@ -57,6 +57,18 @@ internal sealed class ImportFixture : IDisposable
         return counts;
     }
 
+    /// <summary>Stored series and their points, read from the server's SQLite file.</summary>
+    public (int Series, long Points) StoredSeries()
+    {
+        using var connection = new SqliteConnection($"Data Source={StorePath};Mode=ReadOnly;Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*), COALESCE(SUM(point_count), 0) FROM series";
+        using var reader = command.ExecuteReader();
+        reader.Read();
+        return (reader.GetInt32(0), reader.GetInt64(1));
+    }
+
     /// <summary>Stored samples that have the same content as another stored sample (a duplicated import would make them).</summary>
     public int ContentDuplicates()
     {
