@@ -19,10 +19,9 @@ public sealed class IngestLimits
     /// Request bytes (wire size) being validated and committed at once, over all streams. Bounds server memory: a parsed
     /// and validated batch takes five to fifteen times its wire size until it is committed (a 1 Hz heart-rate sample is
     /// ~27 bytes on the wire and ~150 once parsed). 4 MiB holds about three group commits of 50,000 such samples (one
-    /// committing, one queued, one being parsed), or 15 of a single backfilling stream's 10,000-sample batches, enough
-    /// for parsing to overlap the commit (3 MiB lost that overlap in 2 of 6 backfill runs); more only queues parsed
-    /// batches that outlive the young GC generations (1,000 steady-1hz streams: 8 MiB kept ~520 batches parsed; see
-    /// bench/README.md).
+    /// committing, one queued, one being parsed), or 15 of a single backfilling stream's 10,000-sample batches, so a
+    /// lone stream's parsing still overlaps the commit; more only queues parsed batches that outlive the young GC
+    /// generations (1,000 steady-1hz streams: 8 MiB kept ~520 batches parsed; see bench/README.md).
     /// </summary>
     public long MaxBytesInProgress { get; set; } = 4L * 1024 * 1024;
 
